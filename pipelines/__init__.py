@@ -1,0 +1,1 @@
+"""idp-corpus pipelines: options parsing, the build composition and the command line."""

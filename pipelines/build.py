@@ -1,0 +1,67 @@
+"""The build pipeline: videos in, (before, action, after) WebDataset shards out.
+
+    discover -> decode+sample -> filter -> caption -> encode -> write shards -> finalize
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Optional
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from pipelines.config import BuildConfig
+from transforms.decode import DecodeAndSample
+from transforms.discover import Discover
+from transforms.filter import FilterPairs
+from transforms.finalize import STATS, Finalize
+from transforms.storage import filesystem, join
+from transforms.write import WriteShards, to_triple
+
+log = logging.getLogger(__name__)
+
+
+def compose(pipeline: beam.Pipeline, config: BuildConfig):
+    """The whole job, one labelled step per stage."""
+    sources = pipeline | "Discover" >> Discover(config.discover)
+    decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
+    filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
+    if config.caption is None:
+        captioned = filtered["kept"] | "NoCaption" >> beam.Map(lambda pair: (pair, None))
+        caption_failed = pipeline | "NoCaptionFailures" >> beam.Create([])
+    else:
+        from transforms.caption import CaptionPairs
+        caption = filtered["kept"] | "Caption" >> CaptionPairs(config.caption)
+        captioned, caption_failed = caption["captioned"], caption["failed"]
+    triples = captioned | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+    written = triples | "Write" >> WriteShards(config.write)
+    pairs = ((written["kept"], filtered["dropped"], caption_failed)
+             | "AllPairs" >> beam.Flatten())
+    return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
+            | "Finalize" >> Finalize(config.write.output))
+
+
+def pipeline_options(beam_args) -> PipelineOptions:
+    """Beam options; the local runner uses every core unless told otherwise."""
+    options = PipelineOptions(beam_args)
+    standard = options.view_as(StandardOptions)
+    direct = options.view_as(DirectOptions)
+    given = " ".join(beam_args)
+    if standard.runner in (None, "DirectRunner", "direct"):
+        if "--direct_running_mode" not in given:
+            direct.direct_running_mode = "multi_processing"
+        if "--direct_num_workers" not in given and direct.direct_running_mode != "in_memory":
+            direct.direct_num_workers = 0  # one worker per core
+    return options
+
+
+def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
+    """Runs the build to completion and returns the dataset's stats."""
+    pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
+    compose(pipeline, config)
+    result = pipeline.run()
+    result.wait_until_finish()
+    fs, path = filesystem(join(config.write.output, STATS))
+    with fs.open(path, "rt") as handle:
+        return json.load(handle)

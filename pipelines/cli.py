@@ -1,0 +1,65 @@
+"""The `idp-corpus` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import List, Optional
+
+from pipelines import config as build_options
+
+
+def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from pipelines.build import run
+    try:
+        config = build_options.build_config(args)
+    except (ValueError, TypeError) as error:
+        print(f"idp-corpus build: {error}", file=sys.stderr)
+        return 2
+    stats = run(config, beam_args)
+    print(json.dumps(stats, indent=2, sort_keys=True))
+    return 0
+
+
+def _samples(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from pipelines.samples import write_samples
+    if beam_args:
+        print(f"idp-corpus samples: unknown arguments {beam_args}", file=sys.stderr)
+        return 2
+    for line in write_samples(args.output, args.count, args.seed):
+        print(line)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="idp-corpus",
+        description="Turn unlabelled video into (before, action, after) WebDataset shards, "
+                    "labelled by an inverse-dynamics vision-language model.")
+    commands = top.add_subparsers(dest="command", required=True)
+    build = commands.add_parser(
+        "build", help="build a dataset from videos", allow_abbrev=False,
+        description="Build a dataset: discover videos, sample frame pairs, filter, caption with "
+                    "an IDP model, write WebDataset shards and manifests. Options not listed "
+                    "here go to Apache Beam (e.g. --runner DataflowRunner, --direct_num_workers "
+                    "N, --direct_running_mode in_memory).")
+    build_options.add_flags(build)
+    build.set_defaults(handler=_build)
+    samples = commands.add_parser(
+        "samples", help="write synthetic sample videos and a tiny random IDP model (offline demo)")
+    samples.add_argument("output", help="folder to write videos/ and tiny-idp-model/ into")
+    samples.add_argument("--count", type=int, default=4, help="number of sample videos")
+    samples.add_argument("--seed", type=int, default=0)
+    samples.set_defaults(handler=_samples)
+    return top
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args, beam_args = parser().parse_known_args(argv)
+    return args.handler(args, beam_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

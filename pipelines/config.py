@@ -1,0 +1,142 @@
+"""Build options, parsed once: defaults <- YAML config file <- command-line flags.
+
+Every field of every transform's config dataclass is a flag (`--num-keyframes`) and a YAML key
+(flat, or nested under its section: `sample: {num_keyframes: 6}`). Flags the build does not
+know are handed to Beam as pipeline options (`--runner`, `--direct_num_workers`, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from transforms.decode import DecodeConfig
+from transforms.discover import DiscoverConfig
+from transforms.filter import FilterConfig
+from transforms.idp_model import CaptionConfig
+from transforms.sample import SampleConfig
+from transforms.write import WriteConfig
+
+SECTIONS = {
+    "discover": DiscoverConfig,
+    "decode": DecodeConfig,
+    "sample": SampleConfig,
+    "filter": FilterConfig,
+    "caption": CaptionConfig,
+    "write": WriteConfig,
+}
+# Flags whose names read better than their field names.
+FLAG_NAMES = {"inputs": "input"}
+CAPTION_HELP = {
+    "model": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model",
+    "revision": "model revision (branch, tag or commit) to load",
+    "prompt": "prompt text asking for the action between the two images",
+    "batch_size": "largest batch of pairs per generate call",
+    "min_batch_size": "smallest batch of pairs per generate call",
+    "max_new_tokens": "most tokens generated per action",
+    "device": "auto (cuda when available), cpu or cuda",
+    "dtype": "auto (bfloat16 on cuda, float32 on cpu) or a torch dtype name",
+    "share_across_processes": "load one model per machine shared by all SDK processes "
+                              "(default: on cuda only)",
+    "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig:
+    discover: DiscoverConfig
+    decode: DecodeConfig
+    sample: SampleConfig
+    filter: FilterConfig
+    caption: Optional[CaptionConfig]  # None with --no-caption
+    write: WriteConfig
+
+
+def _fields() -> List[Tuple[str, dataclasses.Field, Any]]:
+    found = []
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            found.append((section, field, hints[field.name]))
+    names = [field.name for _, field, _ in found]
+    assert len(names) == len(set(names)), "config field names must be unique across sections"
+    return found
+
+
+def _base_type(hint: Any) -> Any:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is typing.Union and len(args) == 1:
+        return args[0]
+    return hint
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML file of options; flags given here override it")
+    parser.add_argument("--no-caption", action="store_true", default=None,
+                        help="write pairs without actions (no model needed); caption them later")
+    for section, field, hint in _fields():
+        flag = "--" + FLAG_NAMES.get(field.name, field.name).replace("_", "-")
+        kind = _base_type(hint)
+        help_text = field.metadata.get("help") or CAPTION_HELP.get(field.name, "")
+        default = field.default if field.default is not dataclasses.MISSING else None
+        help_text = f"[{section}] {help_text} (default: {default})"
+        if kind is bool:
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=help_text)
+        elif typing.get_origin(kind) is tuple:
+            parser.add_argument(flag, dest=field.name, action="append", default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, default=None, help=help_text)
+
+
+def load_yaml(path: str) -> Dict[str, Any]:
+    """A config file as flat field names; sections (`sample: {...}`) are optional nesting."""
+    import fsspec
+    with fsspec.open(path, "rt", encoding="utf-8") as handle:
+        values = yaml.safe_load(handle) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config file must be a mapping of option names to values")
+    flat: Dict[str, Any] = {}
+    for key, value in values.items():
+        if key in SECTIONS and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    field_of_flag = {flag: field for field, flag in FLAG_NAMES.items()}
+    return {field_of_flag.get(key, key).replace("-", "_"): value for key, value in flat.items()}
+
+
+def build_config(args: argparse.Namespace) -> BuildConfig:
+    """Merges the YAML file (if any) under the flags and builds each transform's config."""
+    values = load_yaml(args.config) if args.config else {}
+    known = {field.name for _, field, _ in _fields()} | {"no_caption"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown option(s) in {args.config}: {', '.join(unknown)}")
+    for name in known:
+        flag_value = getattr(args, name, None)
+        if flag_value is not None:
+            values[name] = flag_value
+    if isinstance(values.get("inputs"), str):
+        values["inputs"] = [values["inputs"]]
+    values["inputs"] = tuple(values.get("inputs") or ())
+    no_caption = bool(values.pop("no_caption", False))
+    if not values["inputs"]:
+        raise ValueError("no input: give --input (a glob, URL or manifest) or 'input' in --config")
+    if not values.get("output"):
+        raise ValueError("no output: give --output (a folder or fsspec URL)")
+    if not no_caption and not values.get("model"):
+        raise ValueError("no model: give --model (hub id, folder or URL) or --no-caption")
+
+    def section(cls):
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in values.items() if name in names})
+
+    return BuildConfig(
+        discover=section(DiscoverConfig), decode=section(DecodeConfig),
+        sample=section(SampleConfig), filter=section(FilterConfig),
+        caption=None if no_caption else section(CaptionConfig), write=section(WriteConfig))

@@ -1,0 +1,1 @@
+"""The one source of truth for idp-corpus records: in-flight dataclasses, shard layout, manifests."""

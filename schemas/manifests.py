@@ -1,0 +1,140 @@
+"""Manifests beside the shards: one row per input video, one row per candidate pair.
+
+Rows are plain dicts whose keys are exactly the schema's columns; the builders below are the only
+place records turn into rows.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pyarrow as pa
+
+from schemas.records import PairOutcome, VideoOutcome
+
+VIDEO_STATUSES = ("ok", "no_pairs", "failed")
+
+VIDEOS = pa.schema([
+    ("video_id", pa.string()),
+    ("uri", pa.string()),
+    ("size", pa.int64()),
+    ("mtime", pa.string()),
+    ("label", pa.string()),
+    ("class", pa.string()),
+    ("status", pa.string()),  # ok (gave triples) / no_pairs / failed
+    ("reason", pa.string()),  # null when ok
+    ("message", pa.string()),
+    ("decoder", pa.string()),
+    ("fps", pa.float64()),
+    ("num_frames", pa.int64()),
+    ("duration", pa.float64()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("num_candidates", pa.int32()),
+    ("num_kept", pa.int32()),
+])
+
+PAIRS = pa.schema([
+    ("key", pa.string()),
+    ("video_id", pa.string()),
+    ("uri", pa.string()),
+    ("before_frame", pa.int64()),
+    ("after_frame", pa.int64()),
+    ("before_time", pa.float64()),
+    ("after_time", pa.float64()),
+    ("sampler", pa.string()),
+    ("motion", pa.float64()),
+    ("change", pa.float64()),
+    ("cut", pa.float64()),
+    ("sharpness", pa.float64()),
+    ("brightness", pa.float64()),
+    ("status", pa.string()),  # kept / rejected
+    ("reason", pa.string()),
+    ("reason_score", pa.float64()),
+    ("message", pa.string()),
+    ("action", pa.string()),
+    ("action_source", pa.string()),
+    ("idp_score", pa.float64()),
+    ("num_tokens", pa.int32()),
+    ("caption_model", pa.string()),
+    ("caption_revision", pa.string()),
+    ("prompt_id", pa.string()),
+    ("label", pa.string()),
+    ("class", pa.string()),
+    ("shard", pa.string()),
+])
+
+
+def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
+    """A videos.parquet row; status follows from the outcome and how many triples were written."""
+    source, info = outcome.source, outcome.info
+    status, reason = _video_status(outcome, num_kept)
+    return {
+        "video_id": source.video_id,
+        "uri": source.uri,
+        "size": source.size,
+        "mtime": source.mtime,
+        "label": source.label,
+        "class": source.class_name,
+        "status": status,
+        "reason": reason,
+        "message": outcome.message,
+        "decoder": info.decoder if info else None,
+        "fps": info.fps if info else None,
+        "num_frames": info.num_frames if info else None,
+        "duration": info.duration if info else None,
+        "width": info.width if info else None,
+        "height": info.height if info else None,
+        "num_candidates": outcome.num_candidates,
+        "num_kept": num_kept,
+    }
+
+
+def _video_status(outcome: VideoOutcome, num_kept: int) -> tuple:
+    if outcome.info is None:
+        return "failed", outcome.reason or "decode_failed"
+    if num_kept:
+        return "ok", None
+    if outcome.num_candidates:
+        return "no_pairs", "all_pairs_dropped"
+    return "no_pairs", outcome.reason or "no_candidates"
+
+
+def pair_row(outcome: PairOutcome) -> Dict[str, Any]:
+    meta, caption, drop = outcome.meta, outcome.caption, outcome.drop
+    scores = meta.scores
+    return {
+        "key": meta.key,
+        "video_id": meta.source.video_id,
+        "uri": meta.source.uri,
+        "before_frame": meta.before_index,
+        "after_frame": meta.after_index,
+        "before_time": meta.timestamp(meta.before_index),
+        "after_time": meta.timestamp(meta.after_index),
+        "sampler": meta.sampler,
+        "motion": scores.motion,
+        "change": scores.change,
+        "cut": scores.cut,
+        "sharpness": scores.sharpness,
+        "brightness": scores.brightness,
+        "status": "kept" if drop is None else "rejected",
+        "reason": drop.reason if drop else None,
+        "reason_score": drop.score if drop else None,
+        "message": drop.message if drop else None,
+        "action": caption.action if caption else None,
+        "action_source": caption.source if caption else None,
+        "idp_score": caption.idp_score if caption else None,
+        "num_tokens": caption.num_tokens if caption else None,
+        "caption_model": caption.model_id if caption else None,
+        "caption_revision": caption.model_revision if caption else None,
+        "prompt_id": caption.prompt_id if caption else None,
+        "label": meta.source.label,
+        "class": meta.source.class_name,
+        "shard": outcome.shard,
+    }
+
+
+def table(rows, schema: pa.Schema, sort_by: Optional[str]) -> pa.Table:
+    """Rows as a table, sorted so that the same rows always give the same file."""
+    if sort_by:
+        rows = sorted(rows, key=lambda row: row[sort_by])
+    return pa.Table.from_pylist(list(rows), schema=schema)

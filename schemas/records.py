@@ -1,0 +1,128 @@
+"""Frozen records that flow between pipeline stages.
+
+Images travel as RGB uint8 numpy arrays until the writer's edge, where they become JPEG bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoSource:
+    """One input video, as discovered (before anything is decoded)."""
+    uri: str
+    video_id: str
+    size: Optional[int] = None
+    mtime: Optional[str] = None  # modification time or etag, as the filesystem reports it
+    label: Optional[str] = None  # a human action label, when the manifest has one
+    class_name: Optional[str] = None  # the source class, for stratified selection
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What probing a video found."""
+    fps: float
+    num_frames: int
+    width: int
+    height: int
+    decoder: str  # "decord" or "pyav"
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoOutcome:
+    """How decoding and sampling one video went; becomes a row of manifest/videos.parquet."""
+    source: VideoSource
+    info: Optional[VideoInfo]
+    num_candidates: int  # frame pairs sampled from the video
+    reason: Optional[str] = None  # set when the video gave no candidate pairs
+    message: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PairScores:
+    """Every score the filters look at, kept so thresholds can be retuned from the manifest."""
+    motion: float  # mean optical-flow magnitude at the two keyframes, in small-frame pixels
+    change: float  # mean absolute grey-level difference between before and after, 0..1
+    cut: float  # largest cut score (motion.FrameSignals.cut) between frames inside the pair
+    sharpness: float  # variance of the Laplacian of the blurrier of the two frames
+    brightness: float  # mean grey level of the darker of the two frames, 0..1
+
+
+@dataclasses.dataclass(frozen=True)
+class PairMeta:
+    """A candidate (before, after) pair sampled from one video, without its pixels."""
+    key: str
+    source: VideoSource
+    info: VideoInfo
+    before_index: int
+    after_index: int
+    sampler: str
+    scores: PairScores
+
+    def timestamp(self, index: int) -> float:
+        return index / self.info.fps if self.info.fps > 0 else 0.0
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FramePair:
+    """A candidate pair with its full-resolution frames (H x W x 3 RGB uint8)."""
+    meta: PairMeta
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def key(self) -> str:
+        return self.meta.key
+
+
+@dataclasses.dataclass(frozen=True)
+class Caption:
+    """What the IDP model said about one pair."""
+    action: str
+    idp_score: float  # mean log-probability of the generated action tokens
+    num_tokens: int
+    model_id: str
+    model_revision: Optional[str]
+    prompt_id: str
+    source: str = "idp"  # "idp" for generated actions, "human" for labels from the source
+
+
+@dataclasses.dataclass(frozen=True)
+class Drop:
+    """Why a pair was not kept: a stable snake_case reason and the score that decided it."""
+    reason: str
+    score: Optional[float] = None
+    message: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Triple:
+    """A kept (before, action, after) sample, images already JPEG-encoded for the shard."""
+    meta: PairMeta
+    caption: Optional[Caption]  # None when the run was built with --no-caption
+    before_jpeg: bytes
+    after_jpeg: bytes
+
+    @property
+    def key(self) -> str:
+        return self.meta.key
+
+
+@dataclasses.dataclass(frozen=True)
+class PairOutcome:
+    """A candidate pair's fate, for manifest/pairs.parquet."""
+    meta: PairMeta
+    caption: Optional[Caption] = None
+    drop: Optional[Drop] = None
+    shard: Optional[str] = None
+
+    @property
+    def kept(self) -> bool:
+        return self.drop is None

@@ -1,0 +1,48 @@
+import types
+
+import pytest
+from transformers import AutoProcessor
+
+from transforms.prompt import (
+    DEFAULT_PROMPT, build_messages, parse_action, prompt_id, render_prompt)
+
+
+@pytest.mark.parametrize("raw, action", [
+    ("  open the drawer.  ", "open the drawer"),
+    ("open the drawer\nBecause the drawer moved.", "open the drawer"),
+    ('"pick up the cup."', "pick up the cup"),
+    ('"pick up the cup".', "pick up the cup"),
+    ("'fold the towel'", "fold the towel"),
+    ("cut the bread", "cut the bread"),
+    ("", ""),
+    ("\n\n", ""),
+])
+def test_parse_action(raw, action):
+    assert parse_action(raw) == action
+
+
+def test_prompt_id_is_stable_short_and_distinct():
+    assert prompt_id("abc") == "pba7816bf"  # sha256("abc") starts with ba7816bf
+    assert prompt_id(DEFAULT_PROMPT) == prompt_id(str(DEFAULT_PROMPT))
+    assert prompt_id(DEFAULT_PROMPT) != prompt_id(DEFAULT_PROMPT + " ")
+    assert len(prompt_id(DEFAULT_PROMPT)) == 9
+
+
+def test_messages_put_before_then_after_then_text():
+    (message,) = build_messages("what happened?")
+    assert [part["type"] for part in message["content"]] == ["image", "image", "text"]
+    assert message["content"][2]["text"] == "what happened?"
+
+
+def test_render_prompt_uses_chat_template(tiny_vlm_path):
+    processor = AutoProcessor.from_pretrained(tiny_vlm_path)
+    text = render_prompt(processor, "what happened?")
+    assert text.count(processor.image_token) == 2
+    assert text.index(processor.image_token) < text.index("what happened?")
+
+
+def test_render_prompt_falls_back_to_image_tokens():
+    processor = types.SimpleNamespace(chat_template=None, image_token="<img>")
+    assert render_prompt(processor, "why?") == "<img>\n<img>\nwhy?\n"
+    with pytest.raises(ValueError):
+        render_prompt(types.SimpleNamespace(chat_template=None), "why?")

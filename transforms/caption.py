@@ -1,0 +1,45 @@
+"""The caption stage: FramePairs in, (FramePair, Caption) or a caption_failed PairOutcome out."""
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import RunInference
+
+from schemas.records import Drop, PairOutcome
+from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
+
+REASON = "caption_failed"
+MAX_MESSAGE_CHARS = 300
+
+
+def _failed(pair, error) -> PairOutcome:
+    _, message, _ = error  # (exception type, repr, traceback lines), as Beam's dead letters carry
+    beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"dropped_{REASON}").inc()
+    return PairOutcome(
+        meta=pair.meta, drop=Drop(reason=REASON, message=message[:MAX_MESSAGE_CHARS]))
+
+
+class CaptionPairs(beam.PTransform):
+    """Captions pairs with the IDP model; outputs {"captioned", "failed"} whatever the config.
+
+    A pair the model cannot take fails alone (the handler checks each pair before batching);
+    an error inside inference fails its whole batch, and each pair of it is reported.
+    """
+
+    def __init__(self, config: CaptionConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, pairs):
+        results, errors = pairs | "Infer" >> RunInference(
+            IdpModelHandler(self._config)).with_exception_handling()
+        captioned = results | "ToTuples" >> beam.Map(lambda r: (r.example, r.inference))
+        bad_pairs = [
+            errors.failed_inferences | "UnbatchFailed" >> beam.FlatMap(
+                lambda failure: [(pair, failure[1]) for pair in failure[0]]),
+            *errors.failed_preprocessing,
+        ]
+        failed = (
+            bad_pairs
+            | "MergeFailed" >> beam.Flatten()
+            | "ToOutcomes" >> beam.MapTuple(_failed))
+        return {"captioned": captioned, "failed": failed}

@@ -1,0 +1,148 @@
+"""Decode, probe and sample: one video in, its candidate frame pairs and its outcome out.
+
+Motion is analysed on small grey frames streamed once (memory bounded whatever the length);
+full resolution is decoded only for the frames that the sampler kept.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+from typing import Iterator, List
+
+import apache_beam as beam
+import cv2
+import fsspec
+import numpy as np
+
+from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoSource
+from schemas.sample import sample_key
+from transforms import motion, scores
+from transforms.sample import SampleConfig, sample_pairs
+from transforms.video_io import DecodeError, PyAVVideo, open_video
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    backend: str = dataclasses.field(default="auto", metadata={
+        "help": "video decoder: auto (decord, then PyAV when decord fails), decord or pyav"})
+    analysis_width: int = dataclasses.field(default=160, metadata={
+        "help": "width of the small grey frames used for motion analysis, pixels"})
+    output_max_side: int = dataclasses.field(default=0, metadata={
+        "help": "downscale stored frames so their longer side is at most this (0: source size)"})
+    max_pixels: int = dataclasses.field(default=3840 * 2160, metadata={
+        "help": "refuse videos with more pixels per frame than this: too_large"})
+    max_frames: int = dataclasses.field(default=500_000, metadata={
+        "help": "refuse videos with more frames than this: too_long"})
+
+
+@contextlib.contextmanager
+def local_copy(uri: str) -> Iterator[str]:
+    """A local path for the decoders: the file itself, or a temporary copy of a remote object."""
+    fs, path = fsspec.core.url_to_fs(uri)
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+    if protocol in ("file", "local"):
+        with open(path, "rb"):  # surfaces missing and unreadable files as OSError here
+            pass
+        yield path
+        return
+    suffix = os.path.splitext(path)[1]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with fs.open(path, "rb") as remote:
+            shutil.copyfileobj(remote, tmp, length=8 << 20)
+        tmp.flush()
+        yield tmp.name
+
+
+def _resize(frame: np.ndarray, max_side: int) -> np.ndarray:
+    height, width = frame.shape[:2]
+    if not max_side or max(height, width) <= max_side:
+        return frame
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
+    if info.width * info.height > config.max_pixels:
+        raise DecodeError("too_large", f"{info.width}x{info.height} exceeds max_pixels")
+    if info.num_frames > config.max_frames:
+        raise DecodeError("too_long", f"{info.num_frames} frames exceeds max_frames")
+
+
+def _analyse(video, config: DecodeConfig):
+    size = motion.analysis_size(video.info.width, video.info.height, config.analysis_width)
+    return motion.analyse(video.small_gray(*size))
+
+
+def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: SampleConfig):
+    """Pure core: returns (outcome, pairs). Raises DecodeError for a video that cannot be used."""
+    video = open_video(path, decode.backend)
+    _check_limits(video.info, decode)
+    try:
+        signals = _analyse(video, decode)
+    except (RuntimeError, ValueError, OSError) as error:  # decord fails mid-stream on some files
+        if decode.backend != "auto" or video.info.decoder == "pyav":
+            raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
+        video = PyAVVideo(path)
+        signals = _analyse(video, decode)
+    if signals.num_frames == 0:
+        raise DecodeError("no_frames", "no frame could be decoded")
+    # Trust the frames actually decoded over the container's claimed count.
+    info = dataclasses.replace(video.info, num_frames=signals.num_frames)
+    indices = sample_pairs(signals, info.fps, sample)
+    if not indices:
+        return VideoOutcome(source, info, 0, "too_short",
+                            f"{info.num_frames} frames gave no pair with {sample.sampler}"), []
+    wanted = sorted({i for pair in indices for i in pair})
+    frames = dict(zip(wanted, (_resize(f, decode.output_max_side) for f in video.frames(wanted))))
+    pairs: List[FramePair] = []
+    for before, after in indices:
+        meta = PairMeta(
+            key=sample_key(source.video_id, before, after), source=source, info=info,
+            before_index=before, after_index=after, sampler=sample.sampler,
+            scores=scores.measure(frames[before], frames[after], signals, before, after))
+        pairs.append(FramePair(meta=meta, before=frames[before], after=frames[after]))
+    return VideoOutcome(source, info, len(pairs)), pairs
+
+
+class _DecodeFn(beam.DoFn):
+    VIDEOS = "videos"
+
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig):
+        self._decode = decode
+        self._sample = sample
+
+    def process(self, source: VideoSource):
+        try:
+            with local_copy(source.uri) as path:
+                outcome, pairs = decode_video(source, path, self._decode, self._sample)
+        except FileNotFoundError as error:
+            outcome, pairs = VideoOutcome(source, None, 0, "not_found", str(error)), []
+        except PermissionError as error:
+            outcome, pairs = VideoOutcome(source, None, 0, "unreadable", str(error)), []
+        except DecodeError as error:
+            outcome, pairs = VideoOutcome(source, None, 0, error.reason, str(error)[:500]), []
+        counter = "videos_decoded" if outcome.info else f"videos_{outcome.reason}"
+        beam.metrics.Metrics.counter("idp_corpus", counter).inc()
+        beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc(len(pairs))
+        yield beam.pvalue.TaggedOutput(self.VIDEOS, outcome)
+        yield from pairs
+
+
+class DecodeAndSample(beam.PTransform):
+    """VideoSource -> {"pairs": FramePair, "videos": VideoOutcome (exactly one per video)}."""
+
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig):
+        super().__init__()
+        self._decode = decode
+        self._sample = sample
+
+    def expand(self, sources):
+        results = (sources
+                   | "Spread" >> beam.Reshuffle()
+                   | "Decode" >> beam.ParDo(_DecodeFn(self._decode, self._sample)).with_outputs(
+                       _DecodeFn.VIDEOS, main="pairs"))
+        return {"pairs": results.pairs, "videos": results[_DecodeFn.VIDEOS]}

@@ -1,0 +1,100 @@
+"""Pair filters: each a pure predicate that keeps a pair or drops it with a reason and a score.
+
+A new filter is one function added to FILTERS; its reason code becomes a `dropped_<reason>`
+counter and a manifest value with no edit anywhere else.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, List, Optional
+
+import apache_beam as beam
+
+from schemas.records import Drop, FramePair, PairOutcome, PairScores
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterConfig:
+    min_brightness: float = dataclasses.field(default=0.06, metadata={
+        "help": "drop pairs whose darker frame has a mean grey level below this (0..1): dark"})
+    min_change: float = dataclasses.field(default=0.01, metadata={
+        "help": "drop pairs whose mean grey-level change is below this (0..1): static"})
+    max_change: float = dataclasses.field(default=0.5, metadata={
+        "help": "drop pairs whose mean grey-level change is above this (0..1): too_different"})
+    max_cut: float = dataclasses.field(default=0.08, metadata={
+        "help": "drop pairs with a consecutive-frame cut score above this "
+                "(flow residual or histogram distance, 0..1): scene_cut"})
+    min_sharpness: float = dataclasses.field(default=10.0, metadata={
+        "help": "drop pairs whose blurrier frame has a Laplacian variance below this: blurry"})
+
+
+def dark(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    if scores.brightness < config.min_brightness:
+        return Drop("dark", scores.brightness)
+    return None
+
+
+def static(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    if scores.change < config.min_change:
+        return Drop("static", scores.change)
+    return None
+
+
+def scene_cut(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    if scores.cut > config.max_cut:
+        return Drop("scene_cut", scores.cut)
+    return None
+
+
+def too_different(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    if scores.change > config.max_change:
+        return Drop("too_different", scores.change)
+    return None
+
+
+def blurry(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    if scores.sharpness < config.min_sharpness:
+        return Drop("blurry", scores.sharpness)
+    return None
+
+
+# Order matters only for which reason a pair failing several checks is reported under.
+FILTERS: List[Callable[[PairScores, FilterConfig], Optional[Drop]]] = [
+    dark, static, scene_cut, too_different, blurry]
+
+
+def check(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+    """The first filter that drops the pair, or None to keep it."""
+    for predicate in FILTERS:
+        drop = predicate(scores, config)
+        if drop is not None:
+            return drop
+    return None
+
+
+class _FilterFn(beam.DoFn):
+    DROPPED = "dropped"
+
+    def __init__(self, config: FilterConfig):
+        self._config = config
+
+    def process(self, pair: FramePair):
+        drop = check(pair.meta.scores, self._config)
+        if drop is None:
+            yield pair
+        else:
+            beam.metrics.Metrics.counter("idp_corpus", f"dropped_{drop.reason}").inc()
+            yield beam.pvalue.TaggedOutput(self.DROPPED, PairOutcome(meta=pair.meta, drop=drop))
+
+
+class FilterPairs(beam.PTransform):
+    """FramePair -> {"kept": FramePair, "dropped": PairOutcome with the reason}."""
+
+    def __init__(self, config: FilterConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, pairs):
+        results = pairs | "Check" >> beam.ParDo(_FilterFn(self._config)).with_outputs(
+            _FilterFn.DROPPED, main="kept")
+        return {"kept": results.kept, "dropped": results[_FilterFn.DROPPED]}

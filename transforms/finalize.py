@@ -1,0 +1,99 @@
+"""Make a dataset visible: manifests and stats first, the index last.
+
+Readers and `validate` follow index.json, never a glob of the folder, so files of an unfinished
+run are never read. Every input video is accounted for in videos.parquet; counts in stats,
+manifests and index come from the same rows, so they agree by construction.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import json
+from typing import Dict, Iterable, List
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+
+from schemas import manifests
+from schemas.records import PairOutcome, VideoOutcome
+from schemas.sample import SCHEMA_VERSION
+from transforms.storage import join, write_bytes
+
+INDEX = "index.json"
+STATS = "stats.json"
+VIDEOS_MANIFEST = "manifest/videos.parquet"
+PAIRS_MANIFEST = "manifest/pairs.parquet"
+
+
+def _parquet_bytes(table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _json_bytes(value) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def compute_stats(video_rows: List[dict], pair_rows: List[dict], shards: List[dict]) -> dict:
+    statuses = collections.Counter(row["status"] for row in video_rows)
+    kept = sum(1 for row in pair_rows if row["status"] == "kept")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "videos": {"total": len(video_rows),
+                   **{status: statuses.get(status, 0) for status in manifests.VIDEO_STATUSES}},
+        "video_reasons": dict(sorted(collections.Counter(
+            row["reason"] for row in video_rows if row["reason"]).items())),
+        "pairs": {"candidates": len(pair_rows), "kept": kept, "rejected": len(pair_rows) - kept},
+        "pair_reasons": dict(sorted(collections.Counter(
+            row["reason"] for row in pair_rows if row["reason"]).items())),
+        "triples": sum(shard["num_samples"] for shard in shards),
+        "shards": len(shards),
+    }
+
+
+def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
+             shards: Iterable[Dict]) -> dict:
+    """Writes manifests, stats and, last, the index. Returns the stats."""
+    pairs = list(pairs)
+    kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
+    video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
+    pair_rows = [manifests.pair_row(p) for p in pairs]
+    shards = sorted(shards, key=lambda shard: shard["name"])
+    stats = compute_stats(video_rows, pair_rows, shards)
+
+    write_bytes(join(output, VIDEOS_MANIFEST),
+                _parquet_bytes(manifests.table(video_rows, manifests.VIDEOS, "uri")))
+    write_bytes(join(output, PAIRS_MANIFEST),
+                _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")))
+    write_bytes(join(output, STATS), _json_bytes(stats))
+    index = {
+        "schema_version": SCHEMA_VERSION,
+        "shards": [{**shard, "url": f"shards/{shard['name']}"} for shard in shards],
+        "num_samples": stats["triples"],
+        "manifests": {"videos": VIDEOS_MANIFEST, "pairs": PAIRS_MANIFEST},
+        "stats": STATS,
+    }
+    write_bytes(join(output, INDEX), _json_bytes(index))
+    return stats
+
+
+def _commit(_, output, videos, pairs, shards) -> dict:
+    return finalize(output, videos, pairs, shards)
+
+
+class Finalize(beam.PTransform):
+    """Waits for every video outcome, pair outcome and shard, then commits the dataset."""
+
+    def __init__(self, output: str):
+        super().__init__()
+        self._output = output
+
+    def expand(self, results):
+        return (results["videos"].pipeline
+                | "Once" >> beam.Create([None])
+                | "Commit" >> beam.Map(
+                    _commit, self._output,
+                    videos=beam.pvalue.AsList(results["videos"]),
+                    pairs=beam.pvalue.AsList(results["pairs"]),
+                    shards=beam.pvalue.AsList(results["shards"])))

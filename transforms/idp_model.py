@@ -1,0 +1,216 @@
+"""The inverse-dynamics (IDP) captioner behind a Beam ModelHandler.
+
+Heavy work (imports of torch, loading weights) happens only in `load_model()`, and the loaded model
+is an `IdpModel` whose one method takes plain images and returns plain tuples, so that it also works
+through Beam's cross-process proxy when the model is shared on a GPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from schemas.records import Caption, FramePair
+from transforms.prompt import DEFAULT_PROMPT, prompt_id, render_prompt, parse_action
+
+METRICS_NAMESPACE = "idp_corpus"
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionConfig:
+    model: str  # hub id, local folder, or fsspec URL of a saved folder (gs://, s3://...)
+    revision: Optional[str] = None
+    prompt: str = DEFAULT_PROMPT
+    batch_size: int = 16  # largest batch
+    min_batch_size: int = 1
+    max_new_tokens: int = 24
+    device: str = "auto"  # "auto": cuda when available, else cpu
+    dtype: str = "auto"  # "auto": bfloat16 on cuda, float32 on cpu; else a torch dtype name
+    share_across_processes: Optional[bool] = None  # None: share on cuda, not on cpu
+    trust_remote_code: bool = False
+
+    def __post_init__(self):
+        # Fail when the run is built, not hours later on a worker.
+        if not 1 <= self.min_batch_size <= self.batch_size:
+            raise ValueError(f"need 1 <= min_batch_size <= batch_size, got {self}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+
+def check_pair(pair: FramePair) -> FramePair:
+    """Reject a pair the model cannot see, one pair at a time, before it can spoil a batch."""
+    for name, image in (("before", pair.before), ("after", pair.after)):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
+            raise ValueError(
+                f"{name} image of {pair.key} is {image.dtype} {image.shape}, "
+                "not a non-empty HxWx3 uint8 array")
+    return pair
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def local_model_path(model: str, cache_dir: Optional[str] = None) -> str:
+    """A hub id or local folder as is; a remote fsspec folder copied once into a local cache."""
+    if "://" not in model:
+        return model
+    import fsspec
+    fs, root = fsspec.core.url_to_fs(model)
+    if "file" in fs.protocol or "local" in fs.protocol:
+        return root
+    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "idp_corpus_models")
+    target = os.path.join(cache_dir, hashlib.sha256(model.encode()).hexdigest()[:16])
+    if not os.path.isdir(target):
+        os.makedirs(cache_dir, exist_ok=True)
+        # Copy beside the target and rename, so a concurrent worker never loads half a folder.
+        partial = tempfile.mkdtemp(dir=cache_dir)
+        fs.get(root.rstrip("/") + "/", partial, recursive=True)
+        try:
+            os.rename(partial, target)
+        except OSError:  # another process got there first; its copy is complete
+            pass
+    return target
+
+
+def token_logprob_stats(logprobs, generated, eos_ids):
+    """Mean log-probability and count of the generated tokens, up to and including the first EOS.
+
+    `logprobs` and `generated` are (batch, steps); what follows an EOS is padding, not the model's
+    answer, even when the pad token is the EOS token.
+    """
+    import torch
+    is_eos = torch.isin(generated, torch.as_tensor(eos_ids, device=generated.device))
+    ended_before = (torch.cumsum(is_eos, dim=1) - is_eos.long()) > 0
+    real = ~ended_before
+    count = real.sum(dim=1)
+    mean = (logprobs * real).sum(dim=1) / count
+    return mean, count
+
+
+class IdpModel:
+    """A loaded processor and model; `caption` is the whole hot path, one call per batch."""
+
+    def __init__(self, processor, model, device: str, revision: Optional[str]):
+        self.processor, self.model, self.device, self._revision = processor, model, device, revision
+        eos = model.generation_config.eos_token_id
+        if eos is None:
+            eos = processor.tokenizer.eos_token_id
+        self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
+
+    def revision(self) -> Optional[str]:
+        return self._revision
+
+    def inputs(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
+        """Processor output for a batch: one text per pair, images flat as b0, a0, b1, a1, ..."""
+        text = render_prompt(self.processor, prompt)
+        images = [image for pair in zip(befores, afters) for image in pair]
+        batch = self.processor(
+            images=images, text=[text] * len(befores), padding=True, return_tensors="pt",
+            input_data_format="channels_last")
+        batch = batch.to(self.device)
+        batch["pixel_values"] = batch["pixel_values"].to(self.model.dtype)
+        return batch
+
+    def caption(self, befores, afters, prompt: str, max_new_tokens: int):
+        """[(raw answer, mean log-prob of its tokens, number of tokens)] for each pair, in order."""
+        import torch
+        with torch.inference_mode():
+            batch = self.inputs(befores, afters, prompt)
+            out = self.model.generate(
+                **batch, do_sample=False, max_new_tokens=max_new_tokens,
+                output_logits=True, return_dict_in_generate=True)
+            generated = out.sequences[:, batch["input_ids"].shape[1]:]
+            # Raw logits, not `scores`, so the score is the model's own likelihood whatever
+            # logits processors a checkpoint's generation config carries; one step at a time
+            # to never hold a (batch, steps, vocab) tensor.
+            logprobs = torch.stack([
+                step.float().log_softmax(-1).gather(1, generated[:, t:t + 1]).squeeze(1)
+                for t, step in enumerate(out.logits)], dim=1)
+            means, counts = token_logprob_stats(logprobs, generated, self.eos_ids)
+        texts = self.processor.batch_decode(generated, skip_special_tokens=True)
+        return list(zip(texts, means.tolist(), counts.tolist()))
+
+
+class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
+    """Captions FramePairs with a transformers image-text-to-text model."""
+
+    def __init__(self, config: CaptionConfig):
+        super().__init__()
+        self._config = config
+
+    def load_model(self) -> IdpModel:
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        config = self._config
+        device = resolve_device(config.device)
+        if config.dtype != "auto":
+            dtype = getattr(torch, config.dtype)
+        else:
+            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        path = local_model_path(config.model)
+        common = dict(revision=config.revision, trust_remote_code=config.trust_remote_code)
+        processor = AutoProcessor.from_pretrained(path, **common)
+        # Decoder-only generation continues from the last position: pad on the left.
+        processor.tokenizer.padding_side = "left"
+        if processor.tokenizer.pad_token is None:
+            processor.tokenizer.pad_token = processor.tokenizer.eos_token
+        model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
+        model.to(device).eval()
+        revision = config.revision or getattr(model.config, "_commit_hash", None)
+        return IdpModel(processor, model, device, revision)
+
+    def run_inference(
+            self, batch: Sequence[FramePair], model: IdpModel,
+            inference_args: Optional[dict[str, Any]] = None) -> Iterable[PredictionResult]:
+        self.validate_inference_args(inference_args)
+        batch = [check_pair(pair) for pair in batch]
+        config = self._config
+        answers = model.caption(
+            [pair.before for pair in batch], [pair.after for pair in batch],
+            config.prompt, config.max_new_tokens)
+        revision, pid = model.revision(), prompt_id(config.prompt)
+        for pair, (text, score, num_tokens) in zip(batch, answers):
+            yield PredictionResult(pair, Caption(
+                action=parse_action(text), idp_score=score, num_tokens=num_tokens,
+                model_id=config.model, model_revision=revision, prompt_id=pid, source="idp"))
+
+    def get_preprocess_fns(self):
+        # Bad pairs fail alone here; inside run_inference they would take their batch down.
+        return [check_pair]
+
+    def validate_inference_args(self, inference_args: Optional[dict[str, Any]]):
+        if inference_args:
+            raise ValueError(f"IdpModelHandler takes no inference_args, got {inference_args}")
+
+    def batch_elements_kwargs(self):
+        return {"min_batch_size": self._config.min_batch_size,
+                "max_batch_size": self._config.batch_size}
+
+    def share_model_across_processes(self) -> bool:
+        share = self._config.share_across_processes
+        if share is None:
+            return resolve_device(self._config.device).startswith("cuda")
+        return share
+
+    def get_num_bytes(self, batch: Sequence[FramePair]) -> int:
+        return sum(pair.before.nbytes + pair.after.nbytes for pair in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return METRICS_NAMESPACE
+
+    def model_provenance(self) -> dict:
+        """What to stamp on a run's stats: which model, revision and prompt captioned it."""
+        config = self._config
+        return {"model_id": config.model, "model_revision": config.revision,
+                "prompt_id": prompt_id(config.prompt), "decoding": "greedy",
+                "max_new_tokens": config.max_new_tokens}

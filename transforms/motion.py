@@ -1,0 +1,71 @@
+"""Per-frame signals from small grey frames: optical-flow magnitude and scene-cut distance.
+
+Heavy numerical code lives here, apart from the Beam orchestration in decode.py.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+HIST_BINS = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameSignals:
+    """One value per frame; frame 0 has no predecessor and scores 0 on both."""
+    motion: np.ndarray  # mean optical-flow magnitude from the previous frame, small-frame pixels
+    cut: np.ndarray  # max of flow residual and grey-histogram distance to the previous frame, 0..1
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.motion)
+
+    def max_cut(self, first: int, last: int) -> float:
+        """Largest cut distance between consecutive frames inside (first, last]."""
+        if last <= first:
+            return 0.0
+        return float(self.cut[first + 1:last + 1].max())
+
+
+def _histogram(gray: np.ndarray) -> np.ndarray:
+    hist = cv2.calcHist([gray], [0], None, [HIST_BINS], [0, 256])
+    return hist / max(float(hist.sum()), 1.0)
+
+
+def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> float:
+    """How badly the flow explains the change (0..1): small for motion, large for a cut."""
+    height, width = previous.shape
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
+                                 np.arange(height, dtype=np.float32))
+    warped = cv2.remap(current, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    return float(cv2.absdiff(previous, warped).mean() / 255.0)
+
+
+def analyse(frames: Iterable[np.ndarray]) -> FrameSignals:
+    """Stream small grey frames once, keeping only the previous frame in memory."""
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    motion, cut = [], []
+    previous = previous_hist = None
+    for gray in frames:
+        hist = _histogram(gray)
+        if previous is None:
+            motion.append(0.0)
+            cut.append(0.0)
+        else:
+            field = flow.calc(previous, gray, None)
+            motion.append(float(np.sqrt((field * field).sum(axis=2)).mean()))
+            cut.append(max(float(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
+                           _residual(previous, gray, field)))
+        previous, previous_hist = gray, hist
+    return FrameSignals(np.asarray(motion, np.float32), np.asarray(cut, np.float32))
+
+
+def analysis_size(width: int, height: int, target_width: int) -> tuple:
+    """Small-frame size with the source's aspect ratio, even sides (what scalers expect)."""
+    target_width = min(target_width, width)
+    target_height = max(2, int(round(height * target_width / width / 2)) * 2)
+    return max(2, target_width // 2 * 2), target_height

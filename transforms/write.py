@@ -1,0 +1,130 @@
+"""Write kept triples as WebDataset tar shards, deterministically.
+
+Shard membership is decided from the sorted list of all keys (small metadata, gathered once);
+the images themselves are shuffled once, grouped by shard and written in parallel.
+Same inputs and config give byte-identical shards: sorted members, fixed mtime, fixed owner.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import apache_beam as beam
+import numpy as np
+from PIL import Image
+
+from schemas import sample as layout
+from schemas.records import Caption, FramePair, PairOutcome, Triple
+from transforms.storage import committed_file, join
+
+SHARDS_DIR = "shards"
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteConfig:
+    output: str = dataclasses.field(default="", metadata={
+        "help": "dataset folder (local path or fsspec URL)"})
+    samples_per_shard: int = dataclasses.field(default=1000, metadata={
+        "help": "triples per shard; the last shard takes the rest"})
+    jpeg_quality: int = dataclasses.field(default=95, metadata={
+        "help": "JPEG quality of the stored before/after images"})
+    shard_prefix: str = dataclasses.field(default="", metadata={
+        "help": "prefix of shard names, e.g. 'train-' gives train-shard-000000.tar"})
+
+    def __post_init__(self):
+        if self.samples_per_shard < 1:
+            raise ValueError("samples_per_shard must be at least 1")
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def to_triple(captioned: Tuple[FramePair, Optional[Caption]], quality: int) -> Triple:
+    pair, caption = captioned
+    return Triple(meta=pair.meta, caption=caption, before_jpeg=encode_jpeg(pair.before, quality),
+                  after_jpeg=encode_jpeg(pair.after, quality))
+
+
+def sample_dict(triple: Triple) -> Dict[str, object]:
+    """The webdataset sample: built here, at the writer's edge, and nowhere else."""
+    layout.check_key(triple.key)
+    sample = {
+        "__key__": triple.key,
+        layout.BEFORE: triple.before_jpeg,
+        layout.AFTER: triple.after_jpeg,
+        layout.METADATA: json.dumps(layout.sample_metadata(triple.meta, triple.caption),
+                                    sort_keys=True, ensure_ascii=False).encode("utf-8"),
+    }
+    if triple.caption is not None:
+        sample[layout.ACTION] = triple.caption.action.replace("\n", " ").encode("utf-8")
+    return sample
+
+
+def write_shard(url: str, triples: Iterable[Triple]) -> Dict[str, object]:
+    """Writes one tar shard to `url` atomically; returns its index entry."""
+    import webdataset as wds
+    ordered = sorted(triples, key=lambda triple: triple.key)
+    with committed_file(url) as tmp:
+        with open(tmp, "wb") as stream:
+            writer = wds.TarWriter(stream, mtime=0, user="idp", group="idp", mode=0o444)
+            for triple in ordered:
+                writer.write(sample_dict(triple))
+            writer.close()
+        digest, size = hashlib.sha256(), 0
+        with open(tmp, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(ordered), "size": size,
+            "sha256": digest.hexdigest()}
+
+
+def assign_shards(keys: List[str], samples_per_shard: int) -> Dict[str, int]:
+    return {key: position // samples_per_shard for position, key in enumerate(sorted(keys))}
+
+
+class _WriteShardFn(beam.DoFn):
+    OUTCOMES = "outcomes"
+
+    def __init__(self, config: WriteConfig):
+        self._config = config
+
+    def process(self, item: Tuple[int, Iterable[Triple]]):
+        index, triples = item
+        triples = list(triples)
+        name = layout.shard_name(index, self._config.shard_prefix)
+        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples)
+        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
+        beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
+        yield info
+        for triple in triples:
+            yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
+                meta=triple.meta, caption=triple.caption, shard=name))
+
+
+class WriteShards(beam.PTransform):
+    """Triple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}."""
+
+    def __init__(self, config: WriteConfig):
+        super().__init__()
+        self._config = config
+
+    def expand(self, triples):
+        size = self._config.samples_per_shard
+        assignment = (triples
+                      | "Keys" >> beam.Map(lambda triple: triple.key)
+                      | "AllKeys" >> beam.combiners.ToList()
+                      | "Assign" >> beam.Map(assign_shards, size))
+        written = (triples
+                   | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
+                                           shards=beam.pvalue.AsSingleton(assignment))
+                   | "GroupByShard" >> beam.GroupByKey()
+                   | "WriteShard" >> beam.ParDo(_WriteShardFn(self._config)).with_outputs(
+                       _WriteShardFn.OUTCOMES, main="shards"))
+        return {"shards": written.shards, "kept": written[_WriteShardFn.OUTCOMES]}
