@@ -52,11 +52,25 @@ def check_pair(pair: FramePair) -> FramePair:
     return pair
 
 
+def cuda_available() -> bool:
+    """Asks NVML, not the CUDA runtime: this also runs in the launching process at pipeline
+    construction, and initialising CUDA there breaks CUDA in the workers it forks later."""
+    import torch
+    previous = os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK")
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    try:
+        return torch.cuda.is_available()
+    finally:
+        if previous is None:
+            del os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"]
+        else:
+            os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = previous
+
+
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if cuda_available() else "cpu"
 
 
 def local_model_path(model: str, cache_dir: Optional[str] = None) -> str:
@@ -79,6 +93,21 @@ def local_model_path(model: str, cache_dir: Optional[str] = None) -> str:
         except OSError:  # another process got there first; its copy is complete
             pass
     return target
+
+
+def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(revision to load both processor and model with, the commit hash it points to, if known).
+
+    A hub revision like "main" moves; resolving it once makes the processor and the model come
+    from the same commit, and the commit is what caption provenance should record. Local folders
+    and an unreachable hub resolve to nothing.
+    """
+    try:
+        from transformers.utils.hub import resolve_revision
+    except ImportError:  # transformers < 5 keeps the commit on the config instead
+        return revision, None
+    resolved = resolve_revision(path, revision)
+    return resolved, getattr(resolved, "resolved", None)
 
 
 def token_logprob_stats(logprobs, generated, eos_ids):
@@ -158,7 +187,8 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
         else:
             dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         path = local_model_path(config.model)
-        common = dict(revision=config.revision, trust_remote_code=config.trust_remote_code)
+        revision, commit = pin_revision(path, config.revision)
+        common = dict(revision=revision, trust_remote_code=config.trust_remote_code)
         processor = AutoProcessor.from_pretrained(path, **common)
         # Decoder-only generation continues from the last position: pad on the left.
         processor.tokenizer.padding_side = "left"
@@ -166,8 +196,8 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
             processor.tokenizer.pad_token = processor.tokenizer.eos_token
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
         model.to(device).eval()
-        revision = config.revision or getattr(model.config, "_commit_hash", None)
-        return IdpModel(processor, model, device, revision)
+        commit = commit or getattr(model.config, "_commit_hash", None)  # transformers < 5
+        return IdpModel(processor, model, device, commit or config.revision)
 
     def run_inference(
             self, batch: Sequence[FramePair], model: IdpModel,

@@ -1,14 +1,8 @@
-"""Shared fixtures: one tiny VLM per session, and FramePairs with dummy metadata."""
+"""FramePairs with dummy metadata (the tiny VLM fixture lives in tests/conftest.py)."""
 import numpy as np
 import pytest
 
-from fixtures.tiny_vlm import build_tiny_vlm
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-
-
-@pytest.fixture(scope="session")
-def tiny_vlm_path(tmp_path_factory):
-    return build_tiny_vlm(str(tmp_path_factory.mktemp("tiny_vlm")), seed=0)
 
 
 def make_pair(key: str, before_hw=(32, 32), after_hw=(32, 32), seed: int = 0) -> FramePair:

@@ -1,0 +1,33 @@
+"""Fixtures shared by the whole suite: synthetic videos with known content, a tiny random VLM."""
+import pytest
+
+from fixtures.tiny_vlm import build_tiny_vlm
+from fixtures.videos import scene_video
+
+# A 120-frame video: the square moves in frames 30-39 and 80-89, the scene cuts at frame 60,
+# everything else is static.
+SCENE = dict(num_frames=120, width=160, height=120, motion_spans=((30, 40), (80, 90)),
+             cut_at=(60,))
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_path(tmp_path_factory):
+    return build_tiny_vlm(str(tmp_path_factory.mktemp("tiny_vlm")), seed=0)
+
+
+@pytest.fixture(scope="session")
+def scene_path(tmp_path_factory):
+    return scene_video(str(tmp_path_factory.mktemp("videos") / "scene.mp4"), **SCENE)
+
+
+@pytest.fixture(scope="session")
+def video_folder(tmp_path_factory):
+    """Three good videos of different sizes, codecs and lengths, plus one that is not a video."""
+    folder = tmp_path_factory.mktemp("inputs")
+    scene_video(str(folder / "a.mp4"), **SCENE)
+    scene_video(str(folder / "b.mp4"), num_frames=90, width=192, height=108, seed=3,
+                motion_spans=((10, 30), (50, 70)))
+    scene_video(str(folder / "c.mkv"), num_frames=80, width=128, height=96, seed=5, codec="mpeg4",
+                motion_spans=((10, 30), (45, 60)), speed=2)
+    (folder / "broken.mp4").write_bytes(b"this is not a video at all")
+    return folder

@@ -1,0 +1,88 @@
+"""The whole job, as a user runs it: `idp-corpus build` on real encoded videos."""
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+import webdataset as wds
+
+from schemas import manifests
+from schemas.sample import is_valid_metadata
+
+
+def build(inputs, output, model, *extra):
+    command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(inputs),
+               "--output", str(output), "--model", model, "--samples-per-shard", "3",
+               "--batch-size", "4", *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def runs(video_folder, tiny_vlm_path, tmp_path_factory):
+    first = tmp_path_factory.mktemp("corpus1")
+    second = tmp_path_factory.mktemp("corpus2")
+    stats = build(video_folder / "*", first, tiny_vlm_path)
+    build(video_folder / "*", second, tiny_vlm_path, "--direct_num_workers", "1")
+    return stats, first, second
+
+
+def read_samples(folder):
+    index = json.loads((folder / "index.json").read_text())
+    urls = [str(folder / shard["url"]) for shard in index["shards"]]
+    dataset = wds.WebDataset(urls, shardshuffle=False).decode("pil").to_tuple(
+        "before.jpg", "txt", "after.jpg", "json")
+    return index, list(dataset)
+
+
+def test_shards_read_back_with_webdataset(runs):
+    stats, folder, _ = runs
+    index, samples = read_samples(folder)
+    assert len(samples) == stats["triples"] == index["num_samples"] > 0
+    assert len(index["shards"]) == stats["shards"] == -(-len(samples) // 3)
+    for before, action, after, meta in samples:
+        assert before.size == after.size == (meta["source_width"], meta["source_height"])
+        assert isinstance(action, str) and "\n" not in action
+        assert is_valid_metadata(meta) and meta["action_source"] == "idp"
+        assert meta["caption_model"]["prompt_id"] and meta["idp_score"] < 0
+    keys = [meta["key"] for *_, meta in samples]
+    assert len(set(keys)) == len(keys) and all("." not in key for key in keys)
+
+
+def test_every_video_is_accounted_for(runs, video_folder):
+    stats, folder, _ = runs
+    videos = pq.read_table(folder / "manifest/videos.parquet")
+    assert videos.schema.equals(manifests.VIDEOS)
+    rows = {row["uri"].rsplit("/", 1)[-1]: row for row in videos.to_pylist()}
+    assert sorted(rows) == sorted(p.name for p in video_folder.iterdir())
+    assert rows["broken.mp4"]["status"] == "failed"
+    assert rows["broken.mp4"]["reason"] == "decode_failed" and rows["broken.mp4"]["message"]
+    assert rows["a.mp4"]["status"] == "ok" and rows["a.mp4"]["num_frames"] == 120
+    assert stats["videos"] == {"total": 4, "ok": 3, "no_pairs": 0, "failed": 1}
+
+
+def test_counts_agree_across_stats_manifests_and_shards(runs):
+    stats, folder, _ = runs
+    _, samples = read_samples(folder)
+    pairs = pq.read_table(folder / "manifest/pairs.parquet").to_pylist()
+    videos = pq.read_table(folder / "manifest/videos.parquet").to_pylist()
+    kept = [row for row in pairs if row["status"] == "kept"]
+    assert sorted(row["key"] for row in kept) == sorted(meta["key"] for *_, meta in samples)
+    assert all(row["shard"] and row["action"] is not None for row in kept)
+    assert stats["pairs"]["candidates"] == len(pairs) == sum(v["num_candidates"] for v in videos)
+    assert stats["pairs"]["kept"] == len(kept) == sum(v["num_kept"] for v in videos)
+    rejected = [row for row in pairs if row["status"] == "rejected"]
+    assert all(row["reason"] for row in rejected)
+    assert stats["pair_reasons"] == {reason: sum(1 for r in rejected if r["reason"] == reason)
+                                     for reason in {r["reason"] for r in rejected}}
+    assert "scene_cut" in stats["pair_reasons"]  # a.mp4 cuts at frame 60
+
+
+def test_a_second_run_is_byte_identical(runs):
+    _, first, second = runs
+    names = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
