@@ -39,7 +39,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     pairs = ((written["kept"], filtered["dropped"], caption_failed)
              | "AllPairs" >> beam.Flatten())
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
-            | "Finalize" >> Finalize(config.write.output))
+            | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio))
 
 
 def pipeline_options(beam_args) -> PipelineOptions:

@@ -17,7 +17,13 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
     except (ValueError, TypeError) as error:
         print(f"idp-corpus build: {error}", file=sys.stderr)
         return 2
-    stats = run(config, beam_args)
+    try:
+        stats = run(config, beam_args)
+    except Exception as error:  # noqa: BLE001 - whatever stopped the run, say it in one line
+        reason = next((line for line in str(error).splitlines() if "TooManyFailures" in line),
+                      f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        print(f"idp-corpus build failed: {reason.strip()}", file=sys.stderr)
+        return 1
     print(json.dumps(stats, indent=2, sort_keys=True))
     return 0
 
@@ -30,6 +36,15 @@ def _samples(args: argparse.Namespace, beam_args: List[str]) -> int:
     for line in write_samples(args.output, args.count, args.seed):
         print(line)
     return 0
+
+
+def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from pipelines.validate import validate
+    problems = validate(args.dataset)
+    for problem in problems:
+        print(f"problem: {problem}")
+    print(f"{args.dataset}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
                     "N, --direct_running_mode in_memory).")
     build_options.add_flags(build)
     build.set_defaults(handler=_build)
+    validate = commands.add_parser("validate", help="check a dataset end to end")
+    validate.add_argument("dataset", help="dataset folder or fsspec URL")
+    validate.set_defaults(handler=_validate)
     samples = commands.add_parser(
         "samples", help="write synthetic sample videos and a tiny random IDP model (offline demo)")
     samples.add_argument("output", help="folder to write videos/ and tiny-idp-model/ into")

@@ -52,8 +52,12 @@ def compute_stats(video_rows: List[dict], pair_rows: List[dict], shards: List[di
     }
 
 
+class TooManyFailures(RuntimeError):
+    """More inputs failed than the run allows: the dataset is left uncommitted (no index)."""
+
+
 def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
-             shards: Iterable[Dict]) -> dict:
+             shards: Iterable[Dict], max_failure_ratio: float = 1.0) -> dict:
     """Writes manifests, stats and, last, the index. Returns the stats."""
     pairs = list(pairs)
     kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
@@ -67,6 +71,11 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     write_bytes(join(output, PAIRS_MANIFEST),
                 _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")))
     write_bytes(join(output, STATS), _json_bytes(stats))
+    failed, total = stats["videos"]["failed"], stats["videos"]["total"]
+    if total and failed / total > max_failure_ratio:
+        raise TooManyFailures(
+            f"{failed} of {total} videos failed (more than {max_failure_ratio:.0%}); reasons: "
+            f"{stats['video_reasons']}; see {join(output, VIDEOS_MANIFEST)}. No index written.")
     index = {
         "schema_version": SCHEMA_VERSION,
         "shards": [{**shard, "url": f"shards/{shard['name']}"} for shard in shards],
@@ -78,22 +87,23 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     return stats
 
 
-def _commit(_, output, videos, pairs, shards) -> dict:
-    return finalize(output, videos, pairs, shards)
+def _commit(_, output, max_failure_ratio, videos, pairs, shards) -> dict:
+    return finalize(output, videos, pairs, shards, max_failure_ratio)
 
 
 class Finalize(beam.PTransform):
     """Waits for every video outcome, pair outcome and shard, then commits the dataset."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, max_failure_ratio: float):
         super().__init__()
         self._output = output
+        self._max_failure_ratio = max_failure_ratio
 
     def expand(self, results):
         return (results["videos"].pipeline
                 | "Once" >> beam.Create([None])
                 | "Commit" >> beam.Map(
-                    _commit, self._output,
+                    _commit, self._output, self._max_failure_ratio,
                     videos=beam.pvalue.AsList(results["videos"]),
                     pairs=beam.pvalue.AsList(results["pairs"]),
                     shards=beam.pvalue.AsList(results["shards"])))

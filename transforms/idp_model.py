@@ -19,6 +19,9 @@ from schemas.records import Caption, FramePair
 from transforms.prompt import DEFAULT_PROMPT, prompt_id, render_prompt, parse_action
 
 METRICS_NAMESPACE = "idp_corpus"
+# Batched kernels differ with batch size in the last float bits (~1e-6); scores are stored
+# rounded so that reruns, whose batches may be composed differently, give the same bytes.
+SCORE_DECIMALS = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +214,8 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
         revision, pid = model.revision(), prompt_id(config.prompt)
         for pair, (text, score, num_tokens) in zip(batch, answers):
             yield PredictionResult(pair, Caption(
-                action=parse_action(text), idp_score=score, num_tokens=num_tokens,
+                action=parse_action(text), idp_score=round(score, SCORE_DECIMALS),
+                num_tokens=num_tokens,
                 model_id=config.model, model_revision=revision, prompt_id=pid, source="idp"))
 
     def get_preprocess_fns(self):

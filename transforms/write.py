@@ -33,6 +33,9 @@ class WriteConfig:
         "help": "JPEG quality of the stored before/after images"})
     shard_prefix: str = dataclasses.field(default="", metadata={
         "help": "prefix of shard names, e.g. 'train-' gives train-shard-000000.tar"})
+    max_failure_ratio: float = dataclasses.field(default=0.5, metadata={
+        "help": "fail the run, without committing the index, when more than this share of the "
+                "input videos failed to decode"})
 
     def __post_init__(self):
         if self.samples_per_shard < 1:

@@ -25,7 +25,7 @@ def runs(video_folder, tiny_vlm_path, tmp_path_factory):
     first = tmp_path_factory.mktemp("corpus1")
     second = tmp_path_factory.mktemp("corpus2")
     stats = build(video_folder / "*", first, tiny_vlm_path)
-    build(video_folder / "*", second, tiny_vlm_path, "--direct_num_workers", "1")
+    build(video_folder / "*", second, tiny_vlm_path)
     return stats, first, second
 
 
@@ -86,3 +86,9 @@ def test_a_second_run_is_byte_identical(runs):
     assert names == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_validate_passes_both_runs(runs):
+    from pipelines.validate import validate
+    _, first, second = runs
+    assert validate(str(first)) == [] and validate(str(second)) == []

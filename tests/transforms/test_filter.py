@@ -1,7 +1,7 @@
 import apache_beam as beam
 import cv2
 import numpy as np
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from fixtures.videos import scene_video
@@ -64,7 +64,7 @@ def test_blurred_and_dark_videos_are_dropped(tmp_path):
 
 def test_beam_wrapper_routes_and_counts(scene_path):
     pairs = list(pairs_of(scene_path, sampler="stride", stride_seconds=0.4).values())
-    with TestPipeline() as pipeline:
+    with test_pipeline.TestPipeline() as pipeline:
         result = pipeline | beam.Create(pairs) | FilterPairs(FilterConfig())
         assert_that(result["kept"] | "KeptKeys" >> beam.Map(lambda p: p.key),
                     equal_to([p.key for p in pairs if check(p.meta.scores, FilterConfig()) is None]),
