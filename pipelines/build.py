@@ -9,7 +9,8 @@ import logging
 from typing import Optional
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
+                                                  StandardOptions)
 
 from pipelines.config import BuildConfig
 from transforms.decode import DecodeAndSample
@@ -48,6 +49,8 @@ def pipeline_options(beam_args) -> PipelineOptions:
     standard = options.view_as(StandardOptions)
     direct = options.view_as(DirectOptions)
     given = " ".join(beam_args)
+    if "--default_sdk_harness_log_level" not in given:
+        options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
     if standard.runner in (None, "DirectRunner", "direct"):
         if "--direct_running_mode" not in given:
             direct.direct_running_mode = "multi_processing"
