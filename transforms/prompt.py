@@ -44,6 +44,8 @@ def parse_action(text: str) -> str:
     """The action phrase from a model's raw answer: first line, no quotes, no final period."""
     lines = text.strip().splitlines()
     action = lines[0].strip() if lines else ""
+    # Control characters (a NUL from a byte-level tokenizer, say) break one-line text readers.
+    action = "".join(char for char in action if char.isprintable())
     # Models write both '"open the drawer."' and '"open the drawer".': unwrap either way.
     for _ in range(2):
         if action.endswith("."):

@@ -16,6 +16,8 @@ from transforms.prompt import (
     ("cut the bread", "cut the bread"),
     ("", ""),
     ("\n\n", ""),
+    ("move\x00 the\x07 cup", "move the cup"),
+    ("öffne die Tür", "öffne die Tür"),
 ])
 def test_parse_action(raw, action):
     assert parse_action(raw) == action
