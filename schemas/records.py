@@ -19,6 +19,7 @@ class VideoSource:
     mtime: Optional[str] = None  # modification time or etag, as the filesystem reports it
     label: Optional[str] = None  # a human action label, when the manifest has one
     class_name: Optional[str] = None  # the source class, for stratified selection
+    problem: Optional[str] = None  # a reason code when the input itself is unusable (missing_uri)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import time
 from typing import Iterator, List
 
 import apache_beam as beam
@@ -20,8 +21,9 @@ import numpy as np
 from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoSource
 from schemas.sample import sample_key
 from transforms import motion, scores
+from transforms.isolation import ChildFailed, IsolatedCall
 from transforms.sample import SampleConfig, sample_pairs
-from transforms.video_io import DecodeError, PyAVVideo, open_video
+from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +38,28 @@ class DecodeConfig:
         "help": "refuse videos with more pixels per frame than this: too_large"})
     max_frames: int = dataclasses.field(default=500_000, metadata={
         "help": "refuse videos with more frames than this: too_long"})
+    max_seconds: float = dataclasses.field(default=4 * 3600.0, metadata={
+        "help": "refuse videos longer than this, seconds: too_long"})
+    min_side: int = dataclasses.field(default=16, metadata={
+        "help": "refuse videos whose shorter side is below this, pixels: too_small"})
+    isolate: bool = dataclasses.field(default=True, metadata={
+        "help": "decode in a child process, so a decoder crash or hang costs one video only"})
+    timeout_seconds: float = dataclasses.field(default=900.0, metadata={
+        "help": "give up on a video whose decoding takes longer than this: decode_timeout"})
+    io_attempts: int = dataclasses.field(default=3, metadata={
+        "help": "attempts at reading a remote file before recording io_error"})
+
+
+PERMANENT_IO_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError)
 
 
 @contextlib.contextmanager
-def local_copy(uri: str) -> Iterator[str]:
-    """A local path for the decoders: the file itself, or a temporary copy of a remote object."""
+def local_copy(uri: str, attempts: int = 3) -> Iterator[str]:
+    """A local path for the decoders: the file itself, or a temporary copy of a remote object.
+
+    Transient read errors (timeouts, dropped connections) are retried with backoff; missing or
+    forbidden files are not.
+    """
     fs, path = fsspec.core.url_to_fs(uri)
     protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
     if protocol in ("file", "local"):
@@ -50,8 +69,19 @@ def local_copy(uri: str) -> Iterator[str]:
         return
     suffix = os.path.splitext(path)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with fs.open(path, "rb") as remote:
-            shutil.copyfileobj(remote, tmp, length=8 << 20)
+        for attempt in range(attempts):
+            try:
+                tmp.seek(0)
+                tmp.truncate()
+                with fs.open(path, "rb") as remote:
+                    shutil.copyfileobj(remote, tmp, length=8 << 20)
+                break
+            except PERMANENT_IO_ERRORS:
+                raise
+            except (OSError, TimeoutError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5 * 2 ** attempt)
         tmp.flush()
         yield tmp.name
 
@@ -68,8 +98,12 @@ def _resize(frame: np.ndarray, max_side: int) -> np.ndarray:
 def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
     if info.width * info.height > config.max_pixels:
         raise DecodeError("too_large", f"{info.width}x{info.height} exceeds max_pixels")
+    if min(info.width, info.height) < config.min_side:
+        raise DecodeError("too_small", f"{info.width}x{info.height} is below min_side")
     if info.num_frames > config.max_frames:
         raise DecodeError("too_long", f"{info.num_frames} frames exceeds max_frames")
+    if info.duration > config.max_seconds:
+        raise DecodeError("too_long", f"{info.duration:.0f} s exceeds max_seconds")
 
 
 def _analyse(video, config: DecodeConfig):
@@ -78,16 +112,25 @@ def _analyse(video, config: DecodeConfig):
 
 
 def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: SampleConfig):
-    """Pure core: returns (outcome, pairs). Raises DecodeError for a video that cannot be used."""
+    """Pure core: returns (outcome, pairs). Raises DecodeError for a video that cannot be used.
+
+    decord reads most files fastest but fails mid-stream on some; then PyAV decodes it all again.
+    """
     video = open_video(path, decode.backend)
     _check_limits(video.info, decode)
     try:
-        signals = _analyse(video, decode)
-    except (RuntimeError, ValueError, OSError) as error:  # decord fails mid-stream on some files
-        if decode.backend != "auto" or video.info.decoder == "pyav":
-            raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
-        video = PyAVVideo(path)
-        signals = _analyse(video, decode)
+        return _sample_video(video, source, decode, sample)
+    except decoder_errors() as error:
+        if decode.backend == "auto" and video.info.decoder == "decord":
+            try:
+                return _sample_video(PyAVVideo(path), source, decode, sample)
+            except decoder_errors() as fallback_error:
+                error = fallback_error
+        raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
+
+
+def _sample_video(video, source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
+    signals = _analyse(video, decode)
     if signals.num_frames == 0:
         raise DecodeError("no_frames", "no frame could be decoded")
     # Trust the frames actually decoded over the container's claimed count.
@@ -108,23 +151,54 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: S
     return VideoOutcome(source, info, len(pairs)), pairs
 
 
+def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
+    """One video to (outcome, pairs); every per-file problem becomes an outcome with a reason."""
+    def failed(reason: str, message: str):
+        return VideoOutcome(source, None, 0, reason, message[:500]), []
+
+    if source.problem:
+        return failed(source.problem, f"unusable input: {source.problem}")
+    if source.size == 0:
+        return failed("empty_file", "the file is empty")
+    try:
+        with local_copy(source.uri, decode.io_attempts) as path:
+            return decode_video(source, path, decode, sample)
+    except FileNotFoundError as error:
+        return failed("not_found", str(error))
+    except (PermissionError, IsADirectoryError) as error:
+        return failed("unreadable", str(error))
+    except DecodeError as error:
+        return failed(error.reason, str(error))
+    except (OSError, TimeoutError) as error:  # still failing after retries: retry the run later
+        return failed("io_error", f"{type(error).__name__}: {error}")
+
+
 class _DecodeFn(beam.DoFn):
     VIDEOS = "videos"
 
-    def __init__(self, decode: DecodeConfig, sample: SampleConfig):
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=process_source):
         self._decode = decode
         self._sample = sample
+        self._decode_fn = decode_fn  # injectable: tests pass decoders that crash or hang
+        self._isolated = None
+
+    def setup(self):
+        if self._decode.isolate:
+            self._isolated = IsolatedCall(self._decode.timeout_seconds)
+
+    def teardown(self):
+        if self._isolated is not None:
+            self._isolated.close()
 
     def process(self, source: VideoSource):
+        args = (source, self._decode, self._sample)
         try:
-            with local_copy(source.uri) as path:
-                outcome, pairs = decode_video(source, path, self._decode, self._sample)
-        except FileNotFoundError as error:
-            outcome, pairs = VideoOutcome(source, None, 0, "not_found", str(error)), []
-        except PermissionError as error:
-            outcome, pairs = VideoOutcome(source, None, 0, "unreadable", str(error)), []
-        except DecodeError as error:
-            outcome, pairs = VideoOutcome(source, None, 0, error.reason, str(error)[:500]), []
+            if self._isolated is None:
+                outcome, pairs = self._decode_fn(*args)
+            else:
+                outcome, pairs = self._isolated.call(self._decode_fn, *args)
+        except ChildFailed as error:
+            outcome, pairs = VideoOutcome(source, None, 0, error.reason, str(error)), []
         counter = "videos_decoded" if outcome.info else f"videos_{outcome.reason}"
         beam.metrics.Metrics.counter("idp_corpus", counter).inc()
         beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc(len(pairs))
@@ -135,14 +209,16 @@ class _DecodeFn(beam.DoFn):
 class DecodeAndSample(beam.PTransform):
     """VideoSource -> {"pairs": FramePair, "videos": VideoOutcome (exactly one per video)}."""
 
-    def __init__(self, decode: DecodeConfig, sample: SampleConfig):
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=process_source):
         super().__init__()
         self._decode = decode
         self._sample = sample
+        self._decode_fn = decode_fn
 
     def expand(self, sources):
+        decode = _DecodeFn(self._decode, self._sample, self._decode_fn)
         results = (sources
                    | "Spread" >> beam.Reshuffle()
-                   | "Decode" >> beam.ParDo(_DecodeFn(self._decode, self._sample)).with_outputs(
+                   | "Decode" >> beam.ParDo(decode).with_outputs(
                        _DecodeFn.VIDEOS, main="pairs"))
         return {"pairs": results.pairs, "videos": results[_DecodeFn.VIDEOS]}

@@ -91,9 +91,12 @@ def read_manifest(uri: str) -> Iterator[Dict[str, Any]]:
 def expand_manifest(uri: str) -> List[VideoSource]:
     base = os.path.dirname(uri)
     sources = []
-    for row in read_manifest(uri):
-        target = str(row.get("uri") or "")
-        if not target:
+    for number, row in enumerate(read_manifest(uri), start=1):
+        target = str(row.get("uri") or "").strip()
+        if not target:  # still accounted for: a row of its own in videos.parquet
+            placeholder = f"{uri}#row={number}"
+            sources.append(VideoSource(uri=placeholder, video_id=video_id_for(placeholder),
+                                       problem="missing_uri"))
             continue
         if "://" not in target and not os.path.isabs(target):
             target = f"{base}/{target}" if base else target  # relative to the manifest

@@ -25,6 +25,17 @@ class DecodeError(Exception):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self):  # crosses the decoder process boundary with its reason intact
+        return DecodeError, (self.reason, str(self))
+
+
+def decoder_errors() -> tuple:
+    """What the native decoders raise on a bad file (decord's own error is no RuntimeError)."""
+    import av
+    import decord
+    return (RuntimeError, ValueError, OSError, IndexError, EOFError, decord.DECORDError,
+            av.error.FFmpegError)
+
 
 class DecordVideo:
     def __init__(self, path: str):
@@ -72,10 +83,19 @@ class PyAVVideo:
         container.streams.video[0].thread_type = "AUTO"
         return container
 
+    def _decode(self, container):
+        """Frames in order, skipping packets the codec rejects (corruption in mid-stream)."""
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            try:
+                yield from packet.decode()
+            except self._av.error.InvalidDataError:
+                log.debug("skipped a corrupt packet in %s", self._path)
+
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
         self._pts = []
         with self._open() as container:
-            for frame in container.decode(video=0):
+            for frame in self._decode(container):
                 self._pts.append(frame.pts)
                 yield frame.to_ndarray(width=width, height=height, format="gray")
 
@@ -90,7 +110,7 @@ class PyAVVideo:
             for pts in sorted(wanted):
                 # Seek to the keyframe at or before the target, then decode forward to it.
                 container.seek(pts, stream=stream, backward=True, any_frame=False)
-                for frame in container.decode(stream):
+                for frame in self._decode(container):
                     if frame.pts in wanted and wanted[frame.pts] not in found:
                         found[wanted[frame.pts]] = frame.to_ndarray(format="rgb24")
                     if frame.pts is not None and frame.pts >= pts:
@@ -109,9 +129,7 @@ def open_video(path: str, backend: str = "auto"):
             continue
         try:
             video = cls(path)
-        except DecodeError:
-            raise
-        except Exception as error:  # noqa: BLE001 - native decoders raise anything on bad files
+        except decoder_errors() as error:
             errors.append(f"{name}: {type(error).__name__}: {str(error)[:200]}")
             continue
         if video.info.width > 0 and video.info.height > 0:
