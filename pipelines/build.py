@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Optional
+from typing import Dict, Optional
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
                                                   StandardOptions)
 
 from pipelines.config import BuildConfig
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
+from transforms.existing import SkipKnown
 from transforms.filter import FilterPairs
 from transforms.finalize import STATS, Finalize
 from transforms.storage import filesystem, join
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 def compose(pipeline: beam.Pipeline, config: BuildConfig):
     """The whole job, one labelled step per stage."""
     sources = pipeline | "Discover" >> Discover(config.discover)
+    if config.write.mode == "refresh":
+        sources = sources | "SkipKnown" >> SkipKnown(config.write.output)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     if config.caption is None:
@@ -40,7 +44,8 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     pairs = ((written["kept"], filtered["dropped"], caption_failed)
              | "AllPairs" >> beam.Flatten())
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
-            | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio))
+            | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
+                                     config.write.mode))
 
 
 def pipeline_options(beam_args) -> PipelineOptions:
@@ -59,12 +64,21 @@ def pipeline_options(beam_args) -> PipelineOptions:
     return options
 
 
+def run_counters(result) -> Dict[str, int]:
+    """This run's idp_corpus counters (videos skipped, decoded, dropped per reason, written)."""
+    totals: Dict[str, int] = {}
+    for counter in result.metrics().query(MetricsFilter().with_namespace("idp_corpus"))["counters"]:
+        value = counter.committed if counter.committed is not None else counter.attempted
+        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
+    return dict(sorted(totals.items()))
+
+
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
-    """Runs the build to completion and returns the dataset's stats."""
+    """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
     pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
     compose(pipeline, config)
     result = pipeline.run()
     result.wait_until_finish()
     fs, path = filesystem(join(config.write.output, STATS))
     with fs.open(path, "rt") as handle:
-        return json.load(handle)
+        return {"dataset": json.load(handle), "run": run_counters(result)}

@@ -18,7 +18,7 @@ from PIL import Image
 
 from schemas import manifests
 from schemas import sample as layout
-from transforms.finalize import INDEX
+from transforms.existing import INDEX
 from transforms.storage import TMP_MARK, filesystem, join
 
 

@@ -1,4 +1,8 @@
 """Fixtures shared by the whole suite: synthetic videos with known content, a tiny random VLM."""
+import json
+import subprocess
+import sys
+
 import pytest
 
 from fixtures.tiny_vlm import build_tiny_vlm
@@ -31,3 +35,22 @@ def video_folder(tmp_path_factory):
                 motion_spans=((10, 30), (45, 60)), speed=2)
     (folder / "broken.mp4").write_bytes(b"this is not a video at all")
     return folder
+
+
+def run_cli(*args, expect: int = 0):
+    """`idp-corpus ARGS` in a subprocess, as a user runs it; returns the finished process."""
+    command = [sys.executable, "-m", "pipelines.cli", *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == expect, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="session")
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def build():
+    """`idp-corpus build ARGS`; returns its summary {"dataset": stats, "run": counters}."""
+    return lambda *args: json.loads(run_cli("build", *args).stdout)

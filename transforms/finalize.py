@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
 from schemas.sample import SCHEMA_VERSION
-from transforms.storage import join, write_bytes
+from transforms.existing import INDEX, read_index, read_rows
+from transforms.storage import join, remove_temporaries, write_bytes
 
-INDEX = "index.json"
 STATS = "stats.json"
 VIDEOS_MANIFEST = "manifest/videos.parquet"
 PAIRS_MANIFEST = "manifest/pairs.parquet"
@@ -53,17 +53,38 @@ def compute_stats(video_rows: List[dict], pair_rows: List[dict], shards: List[di
 
 
 class TooManyFailures(RuntimeError):
-    """More inputs failed than the run allows: the dataset is left uncommitted (no index)."""
+    """More inputs failed than the run allows: the dataset is left uncommitted (no new index)."""
+
+
+def _check_failures(rows: List[dict], max_ratio: float, output: str) -> None:
+    failed = sum(1 for row in rows if row["status"] == "failed")
+    if rows and failed / len(rows) > max_ratio:
+        reasons = dict(collections.Counter(r["reason"] for r in rows if r["status"] == "failed"))
+        raise TooManyFailures(
+            f"{failed} of {len(rows)} videos failed (more than {max_ratio:.0%}); reasons: "
+            f"{reasons}. Nothing was committed; the shards written are not in any index.")
 
 
 def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
-             shards: Iterable[Dict], max_failure_ratio: float = 1.0) -> dict:
-    """Writes manifests, stats and, last, the index. Returns the stats."""
+             shards: Iterable[Dict], max_failure_ratio: float = 1.0,
+             mode: str = "overwrite") -> dict:
+    """Writes manifests, stats and, last, the index. Returns the stats.
+
+    In refresh mode the committed dataset's rows and shards come first, so that manifests, stats
+    and index cover the whole dataset.
+    """
     pairs = list(pairs)
     kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
     video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
+    _check_failures(video_rows, max_failure_ratio, output)
     pair_rows = [manifests.pair_row(p) for p in pairs]
     shards = sorted(shards, key=lambda shard: shard["name"])
+    previous = read_index(output) if mode == "refresh" else None
+    if previous:
+        video_rows = read_rows(output, previous, "videos") + video_rows
+        pair_rows = read_rows(output, previous, "pairs") + pair_rows
+        shards = [{k: v for k, v in shard.items() if k != "url"} for shard in previous["shards"]] \
+            + shards
     stats = compute_stats(video_rows, pair_rows, shards)
 
     write_bytes(join(output, VIDEOS_MANIFEST),
@@ -71,11 +92,7 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     write_bytes(join(output, PAIRS_MANIFEST),
                 _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")))
     write_bytes(join(output, STATS), _json_bytes(stats))
-    failed, total = stats["videos"]["failed"], stats["videos"]["total"]
-    if total and failed / total > max_failure_ratio:
-        raise TooManyFailures(
-            f"{failed} of {total} videos failed (more than {max_failure_ratio:.0%}); reasons: "
-            f"{stats['video_reasons']}; see {join(output, VIDEOS_MANIFEST)}. No index written.")
+    remove_temporaries(output)  # left by writers killed mid-file; every write of this run is done
     index = {
         "schema_version": SCHEMA_VERSION,
         "shards": [{**shard, "url": f"shards/{shard['name']}"} for shard in shards],
@@ -87,23 +104,24 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     return stats
 
 
-def _commit(_, output, max_failure_ratio, videos, pairs, shards) -> dict:
-    return finalize(output, videos, pairs, shards, max_failure_ratio)
+def _commit(_, output, max_failure_ratio, mode, videos, pairs, shards) -> dict:
+    return finalize(output, videos, pairs, shards, max_failure_ratio, mode)
 
 
 class Finalize(beam.PTransform):
     """Waits for every video outcome, pair outcome and shard, then commits the dataset."""
 
-    def __init__(self, output: str, max_failure_ratio: float):
+    def __init__(self, output: str, max_failure_ratio: float, mode: str):
         super().__init__()
         self._output = output
         self._max_failure_ratio = max_failure_ratio
+        self._mode = mode
 
     def expand(self, results):
         return (results["videos"].pipeline
                 | "Once" >> beam.Create([None])
                 | "Commit" >> beam.Map(
-                    _commit, self._output, self._max_failure_ratio,
+                    _commit, self._output, self._max_failure_ratio, self._mode,
                     videos=beam.pvalue.AsList(results["videos"]),
                     pairs=beam.pvalue.AsList(results["pairs"]),
                     shards=beam.pvalue.AsList(results["shards"])))

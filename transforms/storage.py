@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 import uuid
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 import fsspec
 
@@ -55,3 +55,12 @@ def write_bytes(url: str, data: bytes) -> None:
     with committed_file(url) as tmp:
         with open(tmp, "wb") as handle:
             handle.write(data)
+
+
+def remove_temporaries(root: str) -> List[str]:
+    """Deletes files that writers killed mid-write left behind; returns their paths."""
+    fs, path = filesystem(root)
+    stale = [found for found in fs.find(path) if TMP_MARK in found.rsplit("/", 1)[-1]]
+    for found in stale:
+        fs.rm(found)
+    return stale

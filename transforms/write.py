@@ -18,6 +18,7 @@ from PIL import Image
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, Triple
+from transforms.existing import MODES, existing_shard_count
 from transforms.storage import committed_file, join
 
 SHARDS_DIR = "shards"
@@ -33,6 +34,9 @@ class WriteConfig:
         "help": "JPEG quality of the stored before/after images"})
     shard_prefix: str = dataclasses.field(default="", metadata={
         "help": "prefix of shard names, e.g. 'train-' gives train-shard-000000.tar"})
+    mode: str = dataclasses.field(default="refresh", metadata={
+        "help": "refresh: add only videos the dataset at --output lacks, in new shards; "
+                "overwrite: rebuild from scratch"})
     max_failure_ratio: float = dataclasses.field(default=0.5, metadata={
         "help": "fail the run, without committing the index, when more than this share of the "
                 "input videos failed to decode"})
@@ -40,6 +44,8 @@ class WriteConfig:
     def __post_init__(self):
         if self.samples_per_shard < 1:
             raise ValueError("samples_per_shard must be at least 1")
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose one of {MODES}")
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -88,8 +94,13 @@ def write_shard(url: str, triples: Iterable[Triple]) -> Dict[str, object]:
             "sha256": digest.hexdigest()}
 
 
-def assign_shards(keys: List[str], samples_per_shard: int) -> Dict[str, int]:
-    return {key: position // samples_per_shard for position, key in enumerate(sorted(keys))}
+def assign_shards(keys: List[str], samples_per_shard: int, first_shard: int = 0) -> Dict[str, int]:
+    return {key: first_shard + position // samples_per_shard
+            for position, key in enumerate(sorted(keys))}
+
+
+def _first_shard(output: str, mode: str) -> int:
+    return existing_shard_count(output) if mode == "refresh" else 0
 
 
 class _WriteShardFn(beam.DoFn):
@@ -119,11 +130,15 @@ class WriteShards(beam.PTransform):
         self._config = config
 
     def expand(self, triples):
-        size = self._config.samples_per_shard
+        config = self._config
+        first_shard = (triples.pipeline
+                       | "Output" >> beam.Create([config.output])
+                       | "FirstShard" >> beam.Map(_first_shard, config.mode))
         assignment = (triples
                       | "Keys" >> beam.Map(lambda triple: triple.key)
                       | "AllKeys" >> beam.combiners.ToList()
-                      | "Assign" >> beam.Map(assign_shards, size))
+                      | "Assign" >> beam.Map(assign_shards, config.samples_per_shard,
+                                             beam.pvalue.AsSingleton(first_shard)))
         written = (triples
                    | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))

@@ -1,7 +1,5 @@
 """The whole job, as a user runs it: `idp-corpus build` on real encoded videos."""
 import json
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -11,21 +9,14 @@ from schemas import manifests
 from schemas.sample import is_valid_metadata
 
 
-def build(inputs, output, model, *extra):
-    command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(inputs),
-               "--output", str(output), "--model", model, "--samples-per-shard", "3",
-               "--batch-size", "4", *extra]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
-
-
 @pytest.fixture(scope="module")
-def runs(video_folder, tiny_vlm_path, tmp_path_factory):
+def runs(video_folder, tiny_vlm_path, tmp_path_factory, build):
     first = tmp_path_factory.mktemp("corpus1")
     second = tmp_path_factory.mktemp("corpus2")
-    stats = build(video_folder / "*", first, tiny_vlm_path)
-    build(video_folder / "*", second, tiny_vlm_path)
+    options = ["--input", video_folder / "*", "--model", tiny_vlm_path,
+               "--samples-per-shard", "3", "--batch-size", "4"]
+    stats = build(*options, "--output", first)["dataset"]
+    build(*options, "--output", second)
     return stats, first, second
 
 

@@ -1,8 +1,6 @@
 """validate must name each kind of damage; a clean dataset gives no problem."""
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -10,12 +8,10 @@ from pipelines.validate import validate
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tmp_path_factory):
+def dataset(video_folder, tmp_path_factory, build):
     folder = tmp_path_factory.mktemp("clean")
-    command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(video_folder / "*"),
-               "--output", str(folder), "--no-caption", "--samples-per-shard", "4",
-               "--direct_running_mode", "in_memory"]
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    build("--input", video_folder / "*", "--output", folder, "--no-caption",
+          "--samples-per-shard", "4", "--direct_running_mode", "in_memory")
     return folder
 
 
@@ -26,15 +22,11 @@ def copy(dataset, tmp_path):
     return target
 
 
-def test_clean_dataset_and_cli_exit_codes(dataset, copy):
+def test_clean_dataset_and_cli_exit_codes(dataset, copy, cli):
     assert validate(str(dataset)) == []
-    ok = subprocess.run([sys.executable, "-m", "pipelines.cli", "validate", str(dataset)],
-                        capture_output=True, text=True)
-    assert ok.returncode == 0 and "OK" in ok.stdout
+    assert "OK" in cli("validate", dataset).stdout
     (copy / "index.json").unlink()
-    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "validate", str(copy)],
-                         capture_output=True, text=True)
-    assert bad.returncode == 1 and "index.json is missing" in bad.stdout
+    assert "index.json is missing" in cli("validate", copy, expect=1).stdout
 
 
 def test_truncated_shard(copy):
@@ -63,17 +55,15 @@ def test_missing_shard(copy):
     assert any("listed in the index but missing" in p for p in validate(str(copy)))
 
 
-def test_a_run_of_mostly_broken_inputs_fails_loudly_without_an_index(video_folder, tmp_path):
+def test_a_run_of_mostly_broken_inputs_fails_loudly_without_an_index(video_folder, tmp_path, cli):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     shutil.copy(video_folder / "a.mp4", inputs / "a.mp4")
     for name in ("x.mp4", "y.mp4"):
         (inputs / name).write_bytes(b"junk")
-    command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(inputs / "*"),
-               "--output", str(tmp_path / "out"), "--no-caption",
-               "--direct_running_mode", "in_memory", "--max-failure-ratio", "0.5"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1
-    assert "2 of 3 videos failed" in done.stderr.splitlines()[-1]
+    done = cli("build", "--input", inputs / "*", "--output", tmp_path / "out", "--no-caption",
+               "--direct_running_mode", "in_memory", "--max-failure-ratio", "0.5", expect=1)
+    last_line = done.stderr.splitlines()[-1]
+    assert "2 of 3 videos failed" in last_line and "decode_failed" in last_line
     assert not (tmp_path / "out" / "index.json").exists()
-    assert (tmp_path / "out" / "manifest" / "videos.parquet").exists()
+    assert not (tmp_path / "out" / "manifest").exists()

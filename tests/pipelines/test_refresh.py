@@ -1,0 +1,105 @@
+"""Reruns and refreshes: only new videos are decoded, nothing written is rewritten, and a run
+killed at any point is completed by running the same command again."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+from fixtures.videos import scene_video
+from pipelines.validate import validate
+
+
+def make_videos(folder, seeds):
+    folder.mkdir(exist_ok=True)
+    for seed in seeds:
+        scene_video(str(folder / f"v{seed:02d}.mp4"), num_frames=60, width=96, height=72,
+                    seed=seed, motion_spans=((5, 25), (35, 55)), speed=2)
+
+
+def files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_adding_three_videos_to_ten_decodes_only_those_three(tmp_path, build):
+    videos, output = tmp_path / "videos", tmp_path / "corpus"
+    make_videos(videos, range(10))
+    options = ["--input", videos / "*", "--output", output, "--no-caption",
+               "--samples-per-shard", "4", "--direct_running_mode", "in_memory"]
+    first = build(*options)
+    before = files(output)
+    index_before = json.loads((output / "index.json").read_text())
+
+    make_videos(videos, range(10, 13))
+    second = build(*options)
+    assert second["run"]["videos_already_in_dataset"] == 10
+    assert second["run"]["videos_decoded"] == 3
+    assert first["run"]["videos_decoded"] == 10
+    after = files(output)
+    for name in (n for n in before if n.startswith("shards/")):
+        assert after[name] == before[name], f"{name} was rewritten"
+    index = json.loads((output / "index.json").read_text())
+    old = len(index_before["shards"])
+    assert index["shards"][:old] == index_before["shards"]
+    assert [s["name"] for s in index["shards"][old:]] == \
+        [f"shard-{n:06d}.tar" for n in range(old, len(index["shards"]))]
+    assert second["dataset"]["videos"]["total"] == 13
+    assert len(pq.read_table(output / "manifest/videos.parquet")) == 13
+    assert second["dataset"]["triples"] == first["dataset"]["triples"] + sum(
+        s["num_samples"] for s in index["shards"][old:])
+    assert validate(str(output)) == []
+
+    # Nothing new: nothing decoded, and the dataset's files stay byte for byte as they were.
+    third = build(*options)
+    assert third["run"].get("videos_decoded", 0) == 0 and files(output) == after
+
+    # A rebuild takes everything again, numbered from zero.
+    rebuilt = build(*options, "--mode", "overwrite")
+    assert rebuilt["run"]["videos_decoded"] == 13
+    assert validate(str(output)) == []
+
+
+def start_build(videos, output, model):
+    command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(videos / "*"),
+               "--output", str(output), "--model", model, "--samples-per-shard", "1",
+               "--batch-size", "2"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def kill_when(process, ready, limit=120):
+    deadline = time.time() + limit
+    while not ready() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_vlm_path):
+    root = tmp_path_factory.mktemp("kill")
+    make_videos(root / "videos", range(4))
+    output = root / "reference"
+    assert start_build(root / "videos", output, tiny_vlm_path).wait(timeout=600) == 0
+    return root, files(output)
+
+
+@pytest.mark.parametrize("moment", ["early", "mid_shards"])
+def test_a_killed_run_is_completed_by_the_same_command(uninterrupted, tiny_vlm_path, moment):
+    root, reference = uninterrupted
+    output = root / moment
+    shards = output / "shards"
+    ready = {
+        "early": lambda: (root / "videos").exists() and time.sleep(1.5) is None,
+        "mid_shards": lambda: shards.exists() and any(shards.iterdir()),
+    }[moment]
+    kill_when(start_build(root / "videos", output, tiny_vlm_path), ready)
+    assert not (output / "index.json").exists()  # killed before the commit: nothing visible
+    assert start_build(root / "videos", output, tiny_vlm_path).wait(timeout=600) == 0
+    assert validate(str(output)) == []
+    assert files(output) == reference
