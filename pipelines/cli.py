@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import List, Optional
 
@@ -79,5 +80,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     return args.handler(args, beam_args)
 
 
+def entry() -> None:
+    """Console-script entry. Exits without running native libraries' static destructors: at
+    interpreter shutdown pyarrow's and OpenCV's/FFmpeg's thread pools sometimes abort the process
+    ("terminate called without an active exception") after all work is done, which would turn a
+    finished run into a crash exit code."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -20,6 +20,9 @@ VIDEOS = pa.schema([
     ("mtime", pa.string()),
     ("label", pa.string()),
     ("class", pa.string()),
+    ("license", pa.string()),
+    ("attribution", pa.string()),
+    ("sha256", pa.string()),
     ("status", pa.string()),  # ok (gave triples) / no_pairs / failed
     ("reason", pa.string()),  # null when ok
     ("message", pa.string()),
@@ -58,8 +61,12 @@ PAIRS = pa.schema([
     ("caption_model", pa.string()),
     ("caption_revision", pa.string()),
     ("prompt_id", pa.string()),
+    ("decoding", pa.string()),
+    ("qc_flags", pa.list_(pa.string())),
     ("label", pa.string()),
     ("class", pa.string()),
+    ("license", pa.string()),
+    ("attribution", pa.string()),
     ("shard", pa.string()),
 ])
 
@@ -75,6 +82,9 @@ def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
         "mtime": source.mtime,
         "label": source.label,
         "class": source.class_name,
+        "license": source.license,
+        "attribution": source.attribution,
+        "sha256": info.sha256 if info else None,
         "status": status,
         "reason": reason,
         "message": outcome.message,
@@ -127,8 +137,12 @@ def pair_row(outcome: PairOutcome) -> Dict[str, Any]:
         "caption_model": caption.model_id if caption else None,
         "caption_revision": caption.model_revision if caption else None,
         "prompt_id": caption.prompt_id if caption else None,
+        "decoding": caption.decoding if caption else None,
+        "qc_flags": list(outcome.qc_flags),
         "label": meta.source.label,
         "class": meta.source.class_name,
+        "license": meta.source.license,
+        "attribution": meta.source.attribution,
         "shard": outcome.shard,
     }
 

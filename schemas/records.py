@@ -5,7 +5,7 @@ Images travel as RGB uint8 numpy arrays until the writer's edge, where they beco
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -20,6 +20,8 @@ class VideoSource:
     label: Optional[str] = None  # a human action label, when the manifest has one
     class_name: Optional[str] = None  # the source class, for stratified selection
     problem: Optional[str] = None  # a reason code when the input itself is unusable (missing_uri)
+    license: Optional[str] = None  # from the input manifest, carried through untouched
+    attribution: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +32,7 @@ class VideoInfo:
     width: int
     height: int
     decoder: str  # "decord" or "pyav"
+    sha256: Optional[str] = None  # of the file's bytes, for provenance
 
     @property
     def duration(self) -> float:
@@ -93,6 +96,8 @@ class Caption:
     model_revision: Optional[str]
     prompt_id: str
     source: str = "idp"  # "idp" for generated actions, "human" for labels from the source
+    decoding: Optional[str] = None  # decoding settings, e.g. "greedy,max_new_tokens=24"
+    truncated: bool = False  # generation stopped at the token limit, not at end-of-sequence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Triple:
     caption: Optional[Caption]  # None when the run was built with --no-caption
     before_jpeg: bytes
     after_jpeg: bytes
+    qc_flags: Tuple[str, ...] = ()  # caption quality flags, when the config keeps flagged pairs
 
     @property
     def key(self) -> str:
@@ -123,6 +129,7 @@ class PairOutcome:
     caption: Optional[Caption] = None
     drop: Optional[Drop] = None
     shard: Optional[str] = None
+    qc_flags: Tuple[str, ...] = ()
 
     @property
     def kept(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import shutil
 import tempfile
@@ -86,6 +87,14 @@ def local_copy(uri: str, attempts: int = 3) -> Iterator[str]:
         yield tmp.name
 
 
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _resize(frame: np.ndarray, max_side: int) -> np.ndarray:
     height, width = frame.shape[:2]
     if not max_side or max(height, width) <= max_side:
@@ -119,22 +128,24 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: S
     video = open_video(path, decode.backend)
     _check_limits(video.info, decode)
     try:
-        return _sample_video(video, source, decode, sample)
+        return _sample_video(video, path, source, decode, sample)
     except decoder_errors() as error:
         if decode.backend == "auto" and video.info.decoder == "decord":
             try:
-                return _sample_video(PyAVVideo(path), source, decode, sample)
+                return _sample_video(PyAVVideo(path), path, source, decode, sample)
             except decoder_errors() as fallback_error:
                 error = fallback_error
         raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
 
 
-def _sample_video(video, source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
+def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
+                  sample: SampleConfig):
     signals = _analyse(video, decode)
     if signals.num_frames == 0:
         raise DecodeError("no_frames", "no frame could be decoded")
     # Trust the frames actually decoded over the container's claimed count.
-    info = dataclasses.replace(video.info, num_frames=signals.num_frames)
+    info = dataclasses.replace(video.info, num_frames=signals.num_frames,
+                               sha256=file_sha256(path))
     indices = sample_pairs(signals, info.fps, sample)
     if not indices:
         return VideoOutcome(source, info, 0, "too_short",

@@ -56,6 +56,8 @@ def _source(uri: str, info: Optional[Dict[str, Any]], row: Optional[Dict[str, An
         mtime=_stamp(info) if info else None,
         label=_text(row.get("label")),
         class_name=_text(row.get("class")),
+        license=_text(row.get("license", row.get("licence"))),
+        attribution=_text(row.get("attribution")),
     )
 
 

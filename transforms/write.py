@@ -19,6 +19,7 @@ from PIL import Image
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, Triple
 from transforms.existing import MODES, existing_shard_count
+from transforms.shard_plan import plan_shards, tar_bytes
 from transforms.storage import committed_file, join
 
 SHARDS_DIR = "shards"
@@ -28,8 +29,13 @@ SHARDS_DIR = "shards"
 class WriteConfig:
     output: str = dataclasses.field(default="", metadata={
         "help": "dataset folder (local path or fsspec URL)"})
-    samples_per_shard: int = dataclasses.field(default=1000, metadata={
-        "help": "triples per shard; the last shard takes the rest"})
+    samples_per_shard: int = dataclasses.field(default=2000, metadata={
+        "help": "most triples per shard (a shard also rolls over at --shard-max-bytes)"})
+    shard_max_bytes: int = dataclasses.field(default=512 * 2**20, metadata={
+        "help": "most bytes per shard (default 512 MiB)"})
+    min_shards: int = dataclasses.field(default=1, metadata={
+        "help": "write at least this many shards when there are that many triples (set it to "
+                "data-loader workers x ranks)"})
     jpeg_quality: int = dataclasses.field(default=95, metadata={
         "help": "JPEG quality of the stored before/after images"})
     shard_prefix: str = dataclasses.field(default="", metadata={
@@ -42,8 +48,8 @@ class WriteConfig:
                 "input videos failed to decode"})
 
     def __post_init__(self):
-        if self.samples_per_shard < 1:
-            raise ValueError("samples_per_shard must be at least 1")
+        if min(self.samples_per_shard, self.shard_max_bytes, self.min_shards) < 1:
+            raise ValueError("samples_per_shard, shard_max_bytes and min_shards must be >= 1")
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose one of {MODES}")
 
@@ -67,7 +73,8 @@ def sample_dict(triple: Triple) -> Dict[str, object]:
         "__key__": triple.key,
         layout.BEFORE: triple.before_jpeg,
         layout.AFTER: triple.after_jpeg,
-        layout.METADATA: json.dumps(layout.sample_metadata(triple.meta, triple.caption),
+        layout.METADATA: json.dumps(layout.sample_metadata(triple.meta, triple.caption,
+                                                           triple.qc_flags),
                                     sort_keys=True, ensure_ascii=False).encode("utf-8"),
     }
     if triple.caption is not None:
@@ -94,9 +101,9 @@ def write_shard(url: str, triples: Iterable[Triple]) -> Dict[str, object]:
             "sha256": digest.hexdigest()}
 
 
-def assign_shards(keys: List[str], samples_per_shard: int, first_shard: int = 0) -> Dict[str, int]:
-    return {key: first_shard + position // samples_per_shard
-            for position, key in enumerate(sorted(keys))}
+def sample_size(triple: Triple) -> Tuple[str, int]:
+    sample = sample_dict(triple)
+    return triple.key, tar_bytes([len(v) for k, v in sample.items() if k != "__key__"])
 
 
 def _first_shard(output: str, mode: str) -> int:
@@ -119,7 +126,7 @@ class _WriteShardFn(beam.DoFn):
         yield info
         for triple in triples:
             yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
-                meta=triple.meta, caption=triple.caption, shard=name))
+                meta=triple.meta, caption=triple.caption, shard=name, qc_flags=triple.qc_flags))
 
 
 class WriteShards(beam.PTransform):
@@ -135,10 +142,11 @@ class WriteShards(beam.PTransform):
                        | "Output" >> beam.Create([config.output])
                        | "FirstShard" >> beam.Map(_first_shard, config.mode))
         assignment = (triples
-                      | "Keys" >> beam.Map(lambda triple: triple.key)
-                      | "AllKeys" >> beam.combiners.ToList()
-                      | "Assign" >> beam.Map(assign_shards, config.samples_per_shard,
-                                             beam.pvalue.AsSingleton(first_shard)))
+                      | "Sizes" >> beam.Map(sample_size)
+                      | "AllSizes" >> beam.combiners.ToList()
+                      | "Plan" >> beam.Map(plan_shards, config.samples_per_shard,
+                                           config.shard_max_bytes, config.min_shards,
+                                           beam.pvalue.AsSingleton(first_shard)))
         written = (triples
                    | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))
