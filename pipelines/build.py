@@ -14,6 +14,8 @@ from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions
                                                   StandardOptions)
 
 from pipelines.config import BuildConfig
+from pipelines.preflight import preflight
+from transforms.caption_qc import CaptionQc
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
 from transforms.existing import SkipKnown
@@ -29,7 +31,8 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     """The whole job, one labelled step per stage."""
     sources = pipeline | "Discover" >> Discover(config.discover)
     if config.write.mode == "refresh":
-        sources = sources | "SkipKnown" >> SkipKnown(config.write.output)
+        sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
+                                                     config.write.retry_failed)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     if config.caption is None:
@@ -40,8 +43,13 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
         caption = filtered["kept"] | "Caption" >> CaptionPairs(config.caption)
         captioned, caption_failed = caption["captioned"], caption["failed"]
     triples = captioned | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+    if config.caption is None:
+        qc_dropped = pipeline | "NoCaptionQc" >> beam.Create([])
+    else:
+        checked = triples | "CaptionQc" >> CaptionQc(config.qc)
+        triples, qc_dropped = checked["kept"], checked["dropped"]
     written = triples | "Write" >> WriteShards(config.write)
-    pairs = ((written["kept"], filtered["dropped"], caption_failed)
+    pairs = ((written["kept"], filtered["dropped"], caption_failed, qc_dropped)
              | "AllPairs" >> beam.Flatten())
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
             | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
@@ -75,6 +83,8 @@ def run_counters(result) -> Dict[str, int]:
 
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
     """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
+    if not config.skip_preflight:
+        preflight(config)
     pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
     compose(pipeline, config)
     result = pipeline.run()

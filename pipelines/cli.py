@@ -18,14 +18,37 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
     except (ValueError, TypeError) as error:
         print(f"idp-corpus build: {error}", file=sys.stderr)
         return 2
+    from pipelines.preflight import PreflightError
     try:
-        stats = run(config, beam_args)
+        summary = run(config, beam_args)
+    except PreflightError as error:
+        print(f"idp-corpus build: preflight failed, nothing was started: {error}",
+              file=sys.stderr)
+        return 2
     except Exception as error:  # noqa: BLE001 - whatever stopped the run, say it in one line
         reason = next((line for line in str(error).splitlines() if "TooManyFailures" in line),
                       f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         print(f"idp-corpus build failed: {reason.strip()}", file=sys.stderr)
         return 1
-    print(json.dumps(stats, indent=2, sort_keys=True))
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return _judge_empty_output(summary)
+
+
+def _judge_empty_output(summary: dict) -> int:
+    """Zero triples from videos that were there is an error, unless filters legitimately
+    dropped every pair; either way the summary says which."""
+    run = summary["run"]
+    decoded, failed = run.get("videos_decoded", 0), run.get("videos_failed", 0)
+    if run.get("triples_written", 0) or not decoded + failed:
+        return 0
+    if not decoded:
+        print(f"idp-corpus build: all {failed} videos failed; see manifest/videos.parquet",
+              file=sys.stderr)
+        return 1
+    drops = {k[len("dropped_"):]: v for k, v in run.items() if k.startswith("dropped_")}
+    print(f"idp-corpus build: 0 triples: {decoded} videos decoded, "
+          f"{run.get('pairs_sampled', 0)} pairs sampled, every one dropped by the filters "
+          f"{drops}; see manifest/pairs.parquet", file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from transforms.caption_qc import CaptionQcConfig
 from transforms.decode import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
@@ -26,6 +27,7 @@ SECTIONS = {
     "sample": SampleConfig,
     "filter": FilterConfig,
     "caption": CaptionConfig,
+    "qc": CaptionQcConfig,
     "write": WriteConfig,
 }
 # Flags whose names read better than their field names.
@@ -52,7 +54,9 @@ class BuildConfig:
     sample: SampleConfig
     filter: FilterConfig
     caption: Optional[CaptionConfig]  # None with --no-caption
+    qc: CaptionQcConfig
     write: WriteConfig
+    skip_preflight: bool = False
 
 
 def _fields() -> List[Tuple[str, dataclasses.Field, Any]]:
@@ -77,6 +81,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML file of options; flags given here override it")
     parser.add_argument("--no-caption", action="store_true", default=None,
                         help="write pairs without actions (no model needed); caption them later")
+    parser.add_argument("--skip-preflight", action="store_true", default=None,
+                        help="skip the checks run before any work (output writable, inputs "
+                             "match, decoders work, the model captions a test pair)")
     for section, field, hint in _fields():
         flag = "--" + FLAG_NAMES.get(field.name, field.name).replace("_", "-")
         kind = _base_type(hint)
@@ -113,7 +120,7 @@ def load_yaml(path: str) -> Dict[str, Any]:
 def build_config(args: argparse.Namespace) -> BuildConfig:
     """Merges the YAML file (if any) under the flags and builds each transform's config."""
     values = load_yaml(args.config) if args.config else {}
-    known = {field.name for _, field, _ in _fields()} | {"no_caption"}
+    known = {field.name for _, field, _ in _fields()} | {"no_caption", "skip_preflight"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown option(s) in {args.config}: {', '.join(unknown)}")
@@ -125,6 +132,7 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         values["inputs"] = [values["inputs"]]
     values["inputs"] = tuple(values.get("inputs") or ())
     no_caption = bool(values.pop("no_caption", False))
+    skip_preflight = bool(values.pop("skip_preflight", False))
     if not values["inputs"]:
         raise ValueError("no input: give --input (a glob, URL or manifest) or 'input' in --config")
     if not values.get("output"):
@@ -139,4 +147,5 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
     return BuildConfig(
         discover=section(DiscoverConfig), decode=section(DecodeConfig),
         sample=section(SampleConfig), filter=section(FilterConfig),
-        caption=None if no_caption else section(CaptionConfig), write=section(WriteConfig))
+        caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
+        write=section(WriteConfig), skip_preflight=skip_preflight)

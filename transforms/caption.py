@@ -9,6 +9,16 @@ from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandl
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300
+# The GPU the caption stage asks for, as a Beam resource hint. Only this stage carries it, so a
+# runner that right-fits (Dataflow) runs decode, filter and write on CPU workers and sends just
+# the pairs to GPU workers; runners without accelerator support ignore it. Dataflow's format:
+# https://cloud.google.com/dataflow/docs/guides/right-fitting
+GPU_HINT = "type:nvidia-tesla-t4;count:1;install-nvidia-driver"
+
+
+def accelerator_hint(config: CaptionConfig):
+    """The caption stage's accelerator hint, or None when it is told to run on CPU."""
+    return None if config.device == "cpu" else GPU_HINT
 
 
 def _failed(pair, error) -> PairOutcome:
@@ -30,8 +40,11 @@ class CaptionPairs(beam.PTransform):
         self._config = config
 
     def expand(self, pairs):
-        results, errors = pairs | "Infer" >> RunInference(
-            IdpModelHandler(self._config)).with_exception_handling()
+        infer = RunInference(IdpModelHandler(self._config)).with_exception_handling()
+        hint = accelerator_hint(self._config)
+        if hint:
+            infer = infer.with_resource_hints(accelerator=hint)
+        results, errors = pairs | "Infer" >> infer
         captioned = results | "ToTuples" >> beam.Map(lambda r: (r.example, r.inference))
         bad_pairs = [
             errors.failed_inferences | "UnbatchFailed" >> beam.FlatMap(

@@ -195,7 +195,8 @@ class _DecodeFn(beam.DoFn):
 
     def setup(self):
         if self._decode.isolate:
-            self._isolated = IsolatedCall(self._decode.timeout_seconds)
+            self._isolated = IsolatedCall(self._decode.timeout_seconds,
+                                          preload=(self._decode_fn.__module__,))
 
     def teardown(self):
         if self._isolated is not None:
@@ -210,8 +211,11 @@ class _DecodeFn(beam.DoFn):
                 outcome, pairs = self._isolated.call(self._decode_fn, *args)
         except ChildFailed as error:
             outcome, pairs = VideoOutcome(source, None, 0, error.reason, str(error)), []
-        counter = "videos_decoded" if outcome.info else f"videos_{outcome.reason}"
-        beam.metrics.Metrics.counter("idp_corpus", counter).inc()
+        if outcome.info:
+            beam.metrics.Metrics.counter("idp_corpus", "videos_decoded").inc()
+        else:
+            beam.metrics.Metrics.counter("idp_corpus", "videos_failed").inc()
+            beam.metrics.Metrics.counter("idp_corpus", f"videos_{outcome.reason}").inc()
         beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc(len(pairs))
         yield beam.pvalue.TaggedOutput(self.VIDEOS, outcome)
         yield from pairs

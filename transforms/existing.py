@@ -7,7 +7,7 @@ lists old and new together. Nothing already written is rewritten.
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -17,6 +17,9 @@ from transforms.storage import filesystem, join
 
 INDEX = "index.json"
 MODES = ("refresh", "overwrite")
+RETRY_CHOICES = ("", "transient", "all")
+# Failures that may not happen again: worth a retry. Anything else is the file's own fault.
+TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
 
 
 def read_index(output: str) -> Optional[dict]:
@@ -34,12 +37,17 @@ def read_rows(output: str, index: dict, manifest: str) -> List[dict]:
         return pq.read_table(handle).to_pylist()
 
 
-def known_videos(output: str) -> Dict[str, Tuple]:
-    """{uri: (size, mtime)} of every video the committed dataset accounts for."""
+def known_videos(output: str) -> Dict[str, dict]:
+    """{uri: its videos.parquet row} for every video the committed dataset accounts for."""
     index = read_index(output)
     if index is None:
         return {}
-    return {row["uri"]: (row["size"], row["mtime"]) for row in read_rows(output, index, "videos")}
+    return {row["uri"]: row for row in read_rows(output, index, "videos")}
+
+
+def should_retry(row: dict, retry_failed: str) -> bool:
+    return row["status"] == "failed" and (
+        retry_failed == "all" or row["reason"] in TRANSIENT_REASONS)
 
 
 def existing_shard_count(output: str) -> int:
@@ -47,11 +55,16 @@ def existing_shard_count(output: str) -> int:
     return len(index["shards"]) if index else 0
 
 
-def _skip_known(source: VideoSource, known: Dict[str, Tuple]):
-    stamp = known.get(source.uri)
-    if stamp is None:
+def _select(source: VideoSource, known: Dict[str, dict], retry_failed: str):
+    row = known.get(source.uri)
+    if retry_failed:  # only earlier failures; new videos wait for a plain refresh
+        if row is not None and should_retry(row, retry_failed):
+            beam.metrics.Metrics.counter("idp_corpus", "videos_retried").inc()
+            yield source
+        return
+    if row is None:
         yield source
-    elif stamp == (source.size, source.mtime):
+    elif (row["size"], row["mtime"]) == (source.size, source.mtime):
         beam.metrics.Metrics.counter("idp_corpus", "videos_already_in_dataset").inc()
     else:
         # Its old samples sit in immutable shards; a rebuild (--mode overwrite) takes the change.
@@ -59,14 +72,17 @@ def _skip_known(source: VideoSource, known: Dict[str, Tuple]):
 
 
 class SkipKnown(beam.PTransform):
-    """VideoSource -> only the sources the dataset at `output` does not have yet."""
+    """VideoSource -> only the sources the dataset at `output` does not have yet (or, with
+    `retry_failed`, only those whose earlier attempt failed)."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, retry_failed: str = ""):
         super().__init__()
         self._output = output
+        self._retry_failed = retry_failed
 
     def expand(self, sources):
         known = (sources.pipeline
                  | "Output" >> beam.Create([self._output])
                  | "ReadKnown" >> beam.Map(known_videos))
-        return sources | "Skip" >> beam.FlatMap(_skip_known, beam.pvalue.AsSingleton(known))
+        return sources | "Select" >> beam.FlatMap(_select, beam.pvalue.AsSingleton(known),
+                                                  self._retry_failed)

@@ -81,7 +81,9 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     shards = sorted(shards, key=lambda shard: shard["name"])
     previous = read_index(output) if mode == "refresh" else None
     if previous:
-        video_rows = read_rows(output, previous, "videos") + video_rows
+        retried = {row["uri"] for row in video_rows}  # a retried video's new row replaces its old
+        video_rows = [row for row in read_rows(output, previous, "videos")
+                      if row["uri"] not in retried] + video_rows
         pair_rows = read_rows(output, previous, "pairs") + pair_rows
         shards = [{k: v for k, v in shard.items() if k != "url"} for shard in previous["shards"]] \
             + shards

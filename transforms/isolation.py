@@ -6,6 +6,7 @@ every call; when it dies or overruns its time it is killed and replaced on the n
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 from typing import Any, Callable, Optional
 
@@ -16,6 +17,14 @@ class ChildFailed(Exception):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
+
+
+STARTUP_SECONDS = 300.0  # importing the decoders in a fresh interpreter; not part of the timeout
+
+
+def _import(modules) -> None:
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _serve(connection) -> None:
@@ -34,8 +43,9 @@ def _serve(connection) -> None:
 class IsolatedCall:
     """`call(function, *args)` runs a picklable module-level function in the child process."""
 
-    def __init__(self, timeout_seconds: float):
+    def __init__(self, timeout_seconds: float, preload=()):
         self._timeout = timeout_seconds
+        self._preload = tuple(preload)
         self._context = multiprocessing.get_context("spawn")
         self._process: Optional[multiprocessing.Process] = None
         self._connection = None
@@ -46,6 +56,12 @@ class IsolatedCall:
         self._process.start()
         child.close()
         self._connection = parent
+        # Import what the calls need before any call is timed.
+        self._connection.send((_import, (self._preload,)))
+        if not self._connection.poll(STARTUP_SECONDS):
+            self.close()
+            raise RuntimeError("the decoder process did not start")
+        self._connection.recv()
 
     def call(self, function: Callable, *args) -> Any:
         if self._process is None or not self._process.is_alive():

@@ -5,7 +5,8 @@ Heavy numerical code lives here, apart from the Beam orchestration in decode.py.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+import functools
+from typing import Iterable, Tuple
 
 import cv2
 import numpy as np
@@ -35,12 +36,20 @@ def _histogram(gray: np.ndarray) -> np.ndarray:
     return hist / max(float(hist.sum()), 1.0)
 
 
-def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> float:
-    """How badly the flow explains the change (0..1): small for motion, large for a cut."""
-    height, width = previous.shape
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> np.ndarray:
+    """(height, width, 2) pixel coordinates; made once per frame size, not once per frame."""
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
                                  np.arange(height, dtype=np.float32))
-    warped = cv2.remap(current, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR,
+    grid = np.stack([grid_x, grid_y], axis=2)
+    grid.flags.writeable = False
+    return grid
+
+
+def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> float:
+    """How badly the flow explains the change (0..1): small for motion, large for a cut."""
+    coordinates = field + _pixel_grid(*previous.shape)  # one (h, w, 2) map: one remap pass
+    warped = cv2.remap(current, coordinates, None, cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
     return float(cv2.absdiff(previous, warped).mean() / 255.0)
 
@@ -57,7 +66,7 @@ def analyse(frames: Iterable[np.ndarray]) -> FrameSignals:
             cut.append(0.0)
         else:
             field = flow.calc(previous, gray, None)
-            motion.append(float(np.sqrt((field * field).sum(axis=2)).mean()))
+            motion.append(float(cv2.magnitude(field[..., 0], field[..., 1]).mean()))
             cut.append(max(float(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
                            _residual(previous, gray, field)))
         previous, previous_hist = gray, hist

@@ -18,7 +18,7 @@ from PIL import Image
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, Triple
-from transforms.existing import MODES, existing_shard_count
+from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards, tar_bytes
 from transforms.storage import committed_file, join
 
@@ -43,6 +43,9 @@ class WriteConfig:
     mode: str = dataclasses.field(default="refresh", metadata={
         "help": "refresh: add only videos the dataset at --output lacks, in new shards; "
                 "overwrite: rebuild from scratch"})
+    retry_failed: str = dataclasses.field(default="", metadata={
+        "help": "re-process only the videos whose last status was failed: 'transient' "
+                "(io_error, decode_timeout, decoder_crashed) or 'all'; nothing else is touched"})
     max_failure_ratio: float = dataclasses.field(default=0.5, metadata={
         "help": "fail the run, without committing the index, when more than this share of the "
                 "input videos failed to decode"})
@@ -52,6 +55,11 @@ class WriteConfig:
             raise ValueError("samples_per_shard, shard_max_bytes and min_shards must be >= 1")
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose one of {MODES}")
+        if self.retry_failed not in RETRY_CHOICES:
+            raise ValueError(f"retry_failed must be one of {RETRY_CHOICES}")
+        if self.retry_failed and self.mode != "refresh":
+            raise ValueError("retry_failed works on an existing dataset: use it with --mode "
+                             "refresh")
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:

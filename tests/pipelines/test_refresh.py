@@ -103,3 +103,31 @@ def test_a_killed_run_is_completed_by_the_same_command(uninterrupted, tiny_vlm_p
     assert start_build(root / "videos", output, tiny_vlm_path).wait(timeout=600) == 0
     assert validate(str(output)) == []
     assert files(output) == reference
+
+
+def test_retry_failed_reprocesses_only_transient_failures(tmp_path, build):
+    videos, output = tmp_path / "videos", tmp_path / "corpus"
+    make_videos(videos, range(3))
+    (videos / "broken.mp4").write_bytes(b"not a video")  # a permanent failure
+    # Long enough to overrun a 1 s decode limit; the small ones take a fraction of that.
+    scene_video(str(videos / "long.mp4"), num_frames=2000, width=640, height=360,
+                motion_spans=((100, 300),))
+    options = ["--input", videos / "*", "--output", output, "--no-caption",
+               "--direct_running_mode", "in_memory", "--max-failure-ratio", "1"]
+    first = build(*options, "--timeout-seconds", "1")
+    rows = {r["uri"].rsplit("/", 1)[-1]: r
+            for r in pq.read_table(output / "manifest/videos.parquet").to_pylist()}
+    assert rows["long.mp4"]["reason"] == "decode_timeout"
+    assert rows["broken.mp4"]["reason"] == "decode_failed"
+    assert first["run"]["videos_decoded"] == 3
+    shards_before = {n: b for n, b in files(output).items() if n.startswith("shards/")}
+
+    retried = build(*options, "--retry-failed", "transient", "--timeout-seconds", "300")
+    assert retried["run"]["videos_retried"] == 1 and retried["run"]["videos_decoded"] == 1
+    rows = {r["uri"].rsplit("/", 1)[-1]: r
+            for r in pq.read_table(output / "manifest/videos.parquet").to_pylist()}
+    assert len(rows) == 5 and rows["long.mp4"]["status"] == "ok"
+    assert rows["broken.mp4"]["reason"] == "decode_failed"
+    after = files(output)
+    assert all(after[name] == data for name, data in shards_before.items())
+    assert validate(str(output)) == []

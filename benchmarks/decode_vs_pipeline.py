@@ -1,0 +1,178 @@
+"""CPU path benchmark: decode-only baseline vs `idp-corpus build`, memory, length, scaling.
+
+    python -m benchmarks.decode_vs_pipeline [--cache benchmarks/.cache] [--skip long,scaling]
+
+Synthesizes (once, cached) H.264 videos, then reports in one run:
+  decode      every frame decoded by plain PyAV (no colour conversion), best of threaded and
+              one-process-per-core; frames/s and video-seconds per core-second
+  no_caption  `idp-corpus build --no-caption` on the same videos: frames analysed per second
+  tiny_model  the same build captioned by the tiny random VLM (fixtures.tiny_vlm)
+  long        720p 60 s vs 600 s, one process (`--direct_running_mode in_memory --no-isolate`):
+              time and peak RSS; and the default isolated mode's decode child
+  scaling     four 720p 30 s videos, `--direct_num_workers` 1 vs 2
+Peak RSS is read from /proc (VmHWM) for every process of the build's process tree.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+
+from benchmarks import synth
+from benchmarks.procwatch import Watch
+
+SET = [("720p", 30), ("720p", 60), ("1080p", 30)]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def decode_all(path: str, threads: bool) -> int:
+    import av
+    count = 0
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        if threads:
+            stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            count += 1
+    return count
+
+
+def _decode_one_thread(path: str):
+    start = _cpu()
+    count = decode_all(path, threads=False)
+    return count, _cpu() - start
+
+
+def decode_only(paths, seconds) -> dict:
+    results = {}
+    start, cpu = time.perf_counter(), _cpu()
+    frames = sum(decode_all(path, threads=True) for path in paths)
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu
+    results["threaded"] = dict(frames=frames, wall_s=wall, cpu_s=cpu)
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:
+        parts = pool.map(_decode_one_thread, sorted(paths, key=os.path.getsize, reverse=True), 1)
+    wall = time.perf_counter() - start
+    results["process_per_core"] = dict(frames=sum(p[0] for p in parts), wall_s=wall,
+                                       cpu_s=sum(p[1] for p in parts))
+    for row in results.values():
+        row["frames_per_s"] = row["frames"] / row["wall_s"]
+        row["video_s_per_core_s"] = seconds / row["cpu_s"]
+    results["best_frames_per_s"] = max(r["frames_per_s"] for r in results.values())
+    return results
+
+
+def frames_in(output: str) -> int:
+    import pyarrow.parquet as pq
+    table = pq.read_table(os.path.join(output, "manifest", "videos.parquet"))
+    return int(sum(n or 0 for n in table.column("num_frames").to_pylist()))
+
+
+def build(input_glob: str, *args: str) -> dict:
+    output = tempfile.mkdtemp(prefix="idp-bench-")
+    argv = [sys.executable, "-m", "pipelines.cli", "build", "--input", input_glob,
+            "--output", output, "--mode", "overwrite", *args]
+    watch = Watch(argv, stdout=-1, stderr=-1, text=True).run()
+    if watch.returncode != 0:
+        raise RuntimeError(f"build failed: {' '.join(argv)}\n{watch.stderr[-3000:]}")
+    frames = frames_in(output)
+    shutil.rmtree(output, ignore_errors=True)
+    return dict(args=" ".join(args), frames=frames, wall_s=watch.wall_s, cpu_s=watch.cpu_s,
+                frames_per_s=frames / watch.wall_s, peak_rss_mib=watch.roles(),
+                tree_peak_rss_mib=round(watch.tree_peak_mib, 1))
+
+
+def folder(cache: str, name: str, videos) -> str:
+    """A folder of hard links to cached videos (copies under distinct names when repeated)."""
+    path = os.path.join(cache, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    for index, (size, seconds) in enumerate(videos):
+        os.link(synth.video(cache, size, seconds),
+                os.path.join(path, f"{index:02d}_{size}_{seconds}s.mp4"))
+    return path
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default=os.path.join(os.path.dirname(__file__), ".cache"))
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    report = {"machine": machine()}
+
+    if not skip & {"decode", "no_caption", "tiny_model"}:
+        pass
+    videos = folder(args.cache, "set", SET)
+    paths = sorted(glob.glob(os.path.join(videos, "*.mp4")))
+    seconds = sum(s for _, s in SET)
+    if "decode" not in skip:
+        report["decode"] = decode_only(paths, seconds)
+        print(json.dumps({"decode": report["decode"]}, indent=1), flush=True)
+    if "no_caption" not in skip:
+        report["no_caption"] = build(f"{videos}/*.mp4", "--no-caption")
+        print(json.dumps({"no_caption": report["no_caption"]}, indent=1), flush=True)
+    if "tiny_model" not in skip:
+        from fixtures.tiny_vlm import build_tiny_vlm
+        model = os.path.join(args.cache, "tiny-idp-model")
+        if not os.path.isdir(model):
+            build_tiny_vlm(model)
+        report["tiny_model"] = build(f"{videos}/*.mp4", "--model", model)
+        print(json.dumps({"tiny_model": report["tiny_model"]}, indent=1), flush=True)
+    if "decode" in report:
+        base = report["decode"]["best_frames_per_s"]
+        for key in ("no_caption", "tiny_model"):
+            if key in report:
+                report[key]["ratio_to_decode"] = report[key]["frames_per_s"] / base
+    if "long" not in skip:
+        report["long"] = {}
+        for seconds in (60, 600):
+            path = folder(args.cache, f"long{seconds}", [("720p", seconds)])
+            report["long"][f"{seconds}s_one_process"] = build(
+                f"{path}/*.mp4", "--no-caption", "--direct_running_mode", "in_memory",
+                "--no-isolate")
+            report["long"][f"{seconds}s_default"] = build(
+                f"{path}/*.mp4", "--no-caption", "--direct_num_workers", "1")
+            print(json.dumps({"long": report["long"]}, indent=1), flush=True)
+    if "scaling" not in skip:
+        path = folder(args.cache, "scaling", [("720p", 30)] * 4)
+        report["scaling"] = {
+            workers: build(f"{path}/*.mp4", "--no-caption", "--direct_num_workers", workers)
+            for workers in ("1", "2")}
+        report["scaling"]["speedup"] = (report["scaling"]["1"]["wall_s"]
+                                        / report["scaling"]["2"]["wall_s"])
+        print(json.dumps({"scaling": report["scaling"]}, indent=1), flush=True)
+    print(json.dumps(report, indent=1))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=1)
+    return report
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import av
+    return {"cpu": model, "cores": os.cpu_count(), "python": sys.version.split()[0],
+            "pyav": av.__version__}
+
+
+if __name__ == "__main__":
+    main()
