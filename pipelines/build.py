@@ -15,14 +15,17 @@ from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions
 
 from pipelines.config import BuildConfig
 from pipelines.preflight import preflight
+from pipelines.progress import run_with_progress
+from pipelines.report import write_extras
 from transforms.caption_qc import CaptionQc
+from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
-from transforms.existing import SkipKnown
+from transforms.existing import SkipKnown, read_index
 from transforms.filter import FilterPairs
-from transforms.finalize import STATS, Finalize
+from transforms.finalize import Finalize
 from transforms.storage import filesystem, join
-from transforms.write import WriteShards, to_triple
+from transforms.write import WriteShards, human_label, to_triple
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     if config.caption is None:
-        captioned = filtered["kept"] | "NoCaption" >> beam.Map(lambda pair: (pair, None))
+        captioned = filtered["kept"] | "NoCaption" >> beam.Map(lambda p: (p, human_label(p)))
         caption_failed = pipeline | "NoCaptionFailures" >> beam.Create([])
     else:
         from transforms.caption import CaptionPairs
@@ -44,12 +47,14 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
         captioned, caption_failed = caption["captioned"], caption["failed"]
     triples = captioned | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
     if config.caption is None:
-        qc_dropped = pipeline | "NoCaptionQc" >> beam.Create([])
+        qc_dropped = selection_dropped = pipeline | "NoScores" >> beam.Create([])
     else:
         checked = triples | "CaptionQc" >> CaptionQc(config.qc)
-        triples, qc_dropped = checked["kept"], checked["dropped"]
+        selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
+        triples, qc_dropped = selected["kept"], checked["dropped"]
+        selection_dropped = selected["dropped"]
     written = triples | "Write" >> WriteShards(config.write)
-    pairs = ((written["kept"], filtered["dropped"], caption_failed, qc_dropped)
+    pairs = ((written["kept"], filtered["dropped"], caption_failed, qc_dropped, selection_dropped)
              | "AllPairs" >> beam.Flatten())
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
             | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
@@ -87,8 +92,9 @@ def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline
         preflight(config)
     pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
     compose(pipeline, config)
-    result = pipeline.run()
-    result.wait_until_finish()
-    fs, path = filesystem(join(config.write.output, STATS))
+    result = run_with_progress(pipeline)
+    write_extras(config, beam_args)
+    index = read_index(config.write.output)
+    fs, path = filesystem(join(config.write.output, index["stats"]))
     with fs.open(path, "rt") as handle:
         return {"dataset": json.load(handle), "run": run_counters(result)}

@@ -62,6 +62,50 @@ def _samples(args: argparse.Namespace, beam_args: List[str]) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
+    import apache_beam as beam
+    from pipelines.build import pipeline_options
+    from pipelines.score import compose
+    from transforms.idp_model import CaptionConfig
+    config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
+                           **({"prompt": args.prompt} if args.prompt else {}))
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        compose(pipeline, args.input, args.output, config)
+    print(f"wrote {args.output}/scores.parquet and {args.output}/best.jsonl")
+    return 0
+
+
+def _inspect(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from pipelines.inspect import render, summary
+    from pipelines.readers import NotADataset, open_dataset
+    if beam_args:
+        print(f"idp-corpus inspect: unknown arguments {beam_args}", file=sys.stderr)
+        return 2
+    try:
+        info = summary(open_dataset(args.dataset))
+    except NotADataset as error:
+        print(f"idp-corpus inspect: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(info, indent=2, sort_keys=True) if args.json else render(info))
+    return 0
+
+
+def _export(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from pipelines.export import NothingToExport, export_aurora
+    from pipelines.readers import NotADataset, open_dataset
+    if beam_args:
+        print(f"idp-corpus export: unknown arguments {beam_args}", file=sys.stderr)
+        return 2
+    try:
+        counts = export_aurora(open_dataset(args.dataset), args.out, args.name)
+    except (NotADataset, NothingToExport) as error:
+        print(f"idp-corpus export: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {counts['exported']} items to {args.out.rstrip('/')}/{args.name}.json "
+          f"({counts['skipped_no_action']} triples without an action skipped)")
+    return 0
+
+
 def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.validate import validate
     problems = validate(args.dataset)
@@ -85,9 +129,37 @@ def parser() -> argparse.ArgumentParser:
                     "N, --direct_running_mode in_memory).")
     build_options.add_flags(build)
     build.set_defaults(handler=_build)
+    score = commands.add_parser(
+        "score", allow_abbrev=False,
+        help="verifier: rank candidate after-images by the IDP likelihood of an action",
+        description="Score each candidate (before, action, candidate after) by the IDP model's "
+                    "likelihood of the action, rank candidates per item, keep the best. INPUT "
+                    "is a JSONL/Parquet manifest (id, before, action, candidates) or a dataset "
+                    "folder. Other options go to Apache Beam.")
+    score.add_argument("input", help="manifest (.jsonl/.parquet) or dataset folder")
+    score.add_argument("--output", required=True, help="folder for scores.parquet, best.jsonl")
+    score.add_argument("--model", required=True, help="IDP model: hub id, folder or URL")
+    score.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
+    score.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    score.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
+    score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
     validate.add_argument("dataset", help="dataset folder or fsspec URL")
     validate.set_defaults(handler=_validate)
+    inspect = commands.add_parser("inspect", help="summarise a dataset: counts, shards, "
+                                                   "reasons, score quantiles, sample actions")
+    inspect.add_argument("dataset", help="dataset folder or fsspec URL")
+    inspect.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    inspect.set_defaults(handler=_inspect)
+    export = commands.add_parser(
+        "export", help="write a dataset in another format (aurora: AURORA-style JSON)",
+        description="Write the dataset's triples in another format. aurora: OUT/NAME.json, a "
+                    "list of {instruction, input, output} with the images under OUT/images/.")
+    export.add_argument("--format", required=True, choices=("aurora",))
+    export.add_argument("dataset", help="dataset folder or fsspec URL")
+    export.add_argument("out", help="folder to write into (local or fsspec URL)")
+    export.add_argument("--name", default="train", help="name of the JSON file (default: train)")
+    export.set_defaults(handler=_export)
     samples = commands.add_parser(
         "samples", help="write synthetic sample videos and a tiny random IDP model (offline demo)")
     samples.add_argument("output", help="folder to write videos/ and tiny-idp-model/ into")

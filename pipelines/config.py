@@ -19,6 +19,7 @@ from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
 from transforms.idp_model import CaptionConfig
 from transforms.sample import SampleConfig
+from transforms.select import SelectConfig
 from transforms.write import WriteConfig
 
 SECTIONS = {
@@ -28,6 +29,7 @@ SECTIONS = {
     "filter": FilterConfig,
     "caption": CaptionConfig,
     "qc": CaptionQcConfig,
+    "select": SelectConfig,
     "write": WriteConfig,
 }
 # Flags whose names read better than their field names.
@@ -44,6 +46,8 @@ CAPTION_HELP = {
     "share_across_processes": "load one model per machine shared by all SDK processes "
                               "(default: on cuda only)",
     "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
+    "accelerator": "Beam accelerator resource hint for the caption stage only, e.g. "
+                   "'type:nvidia-l4;count:1;install-nvidia-driver' ('' for none)",
 }
 
 
@@ -55,6 +59,7 @@ class BuildConfig:
     filter: FilterConfig
     caption: Optional[CaptionConfig]  # None with --no-caption
     qc: CaptionQcConfig
+    select: SelectConfig
     write: WriteConfig
     skip_preflight: bool = False
 
@@ -148,4 +153,5 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         discover=section(DiscoverConfig), decode=section(DecodeConfig),
         sample=section(SampleConfig), filter=section(FilterConfig),
         caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
+        select=section(SelectConfig),
         write=section(WriteConfig), skip_preflight=skip_preflight)

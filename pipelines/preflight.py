@@ -80,7 +80,8 @@ def check_decoders(config: BuildConfig) -> Optional[str]:
             if len(frames) != 2:
                 return f"the {backend} decoder returned {len(frames)} of 2 frames"
     problems = []
-    sources = [s for spec in config.discover.inputs for s in expand_input(spec)][:PROBE_INPUTS]
+    sources = [s for spec in config.discover.inputs for s in expand_input(spec)
+               if not s.images and not s.problem][:PROBE_INPUTS]  # videos only
     for source in sources:
         from transforms.decode import local_copy
         try:

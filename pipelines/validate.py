@@ -13,12 +13,15 @@ import json
 import tarfile
 from typing import Dict, List
 
+import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
 from schemas import manifests
 from schemas import sample as layout
+from transforms.change_map import from_npy
 from transforms.existing import INDEX
+from transforms.finalize import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
 from transforms.storage import TMP_MARK, filesystem, join
 
 
@@ -32,6 +35,10 @@ def _check_member(key: str, suffix: str, data: bytes) -> str:
                 return f"{key}.json does not match schema {layout.SCHEMA_VERSION}"
         elif suffix == layout.ACTION:
             data.decode("utf-8")
+        elif suffix == layout.CHANGE:
+            grid = from_npy(data)
+            if grid.shape != (layout.CHANGE_GRID,) * 2 or grid.dtype != np.float16:
+                return f"{key}.{suffix} is {grid.dtype} {grid.shape}, not a float16 change grid"
         else:
             return f"{key}.{suffix}: unexpected member"
     except (OSError, ValueError, SyntaxError) as error:
@@ -61,7 +68,7 @@ def _check_shard(fs, url: str, entry: Dict, problems: List[str]) -> List[str]:
             layout.check_key(key)
         except ValueError as error:
             problems.append(f"{entry['name']}: {error}")
-        required = {layout.BEFORE, layout.AFTER, layout.METADATA}
+        required = {layout.BEFORE, layout.AFTER, layout.METADATA, layout.CHANGE}
         if not required <= set(found):
             problems.append(f"{entry['name']}: {key} lacks {sorted(required - set(found))}")
         problems.extend(p for p in (_check_member(key, s, d) for s, d in found.items()) if p)
@@ -103,6 +110,12 @@ def validate(folder: str) -> List[str]:
         problems.append(f"triple counts disagree: {counts}")
     if stats["videos"]["total"] != len(videos):
         problems.append(f"stats count {stats['videos']['total']} videos, manifest {len(videos)}")
+    plain = {VIDEOS_MANIFEST: index["manifests"]["videos"],
+             PAIRS_MANIFEST: index["manifests"]["pairs"], STATS: index["stats"]}
+    for copy, committed in plain.items():
+        if fs.exists(join(root, copy)) and \
+                fs.cat_file(join(root, copy)) != fs.cat_file(join(root, committed)):
+            problems.append(f"{copy} differs from the committed {committed}")
     strays = [path for path in fs.find(root) if TMP_MARK in path.rsplit("/", 1)[-1]]
     problems.extend(f"temporary file left behind: {path}" for path in strays)
     return problems

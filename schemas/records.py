@@ -22,6 +22,8 @@ class VideoSource:
     problem: Optional[str] = None  # a reason code when the input itself is unusable (missing_uri)
     license: Optional[str] = None  # from the input manifest, carried through untouched
     attribution: Optional[str] = None
+    dataset: Optional[str] = None  # the input (glob or manifest) it came from: a default stratum
+    images: Optional[Tuple[str, str]] = None  # (before, after) image URIs of a labelled image pair
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,14 +92,15 @@ class FramePair:
 class Caption:
     """What the IDP model said about one pair."""
     action: str
-    idp_score: float  # mean log-probability of the generated action tokens
+    idp_score: Optional[float]  # mean log-probability of the action's tokens; None: not scored
     num_tokens: int
-    model_id: str
+    model_id: Optional[str]  # None for a human label that no model scored (--no-caption)
     model_revision: Optional[str]
-    prompt_id: str
+    prompt_id: Optional[str]
     source: str = "idp"  # "idp" for generated actions, "human" for labels from the source
     decoding: Optional[str] = None  # decoding settings, e.g. "greedy,max_new_tokens=24"
     truncated: bool = False  # generation stopped at the token limit, not at end-of-sequence
+    idp_score_sum: Optional[float] = None  # summed log-probability of the action's tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Triple:
     caption: Optional[Caption]  # None when the run was built with --no-caption
     before_jpeg: bytes
     after_jpeg: bytes
+    change_npy: bytes  # the change map, as .npy bytes (schemas/sample.py)
     qc_flags: Tuple[str, ...] = ()  # caption quality flags, when the config keeps flagged pairs
 
     @property

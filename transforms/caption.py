@@ -9,16 +9,11 @@ from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandl
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300
-# The GPU the caption stage asks for, as a Beam resource hint. Only this stage carries it, so a
-# runner that right-fits (Dataflow) runs decode, filter and write on CPU workers and sends just
-# the pairs to GPU workers; runners without accelerator support ignore it. Dataflow's format:
-# https://cloud.google.com/dataflow/docs/guides/right-fitting
-GPU_HINT = "type:nvidia-tesla-t4;count:1;install-nvidia-driver"
-
-
 def accelerator_hint(config: CaptionConfig):
-    """The caption stage's accelerator hint, or None when it is told to run on CPU."""
-    return None if config.device == "cpu" else GPU_HINT
+    """The caption stage's accelerator hint: only this stage carries one, so a runner that
+    right-fits (Dataflow) runs decode, filter and write on CPU workers and sends just the pairs to
+    GPU workers; runners without accelerator support ignore it. None when told to run on CPU."""
+    return None if config.device == "cpu" or not config.accelerator else config.accelerator
 
 
 def _failed(pair, error) -> PairOutcome:

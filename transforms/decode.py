@@ -22,6 +22,7 @@ import numpy as np
 from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoSource
 from schemas.sample import sample_key
 from transforms import motion, scores
+from transforms.image_pairs import decode_image_pair
 from transforms.isolation import ChildFailed, IsolatedCall
 from transforms.sample import SampleConfig, sample_pairs
 from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
@@ -125,6 +126,9 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: S
 
     decord reads most files fastest but fails mid-stream on some; then PyAV decodes it all again.
     """
+    if source.label and sample.labelled_sampler:
+        # A label describes the whole clip: pair its first and last frames (as AURORA did).
+        sample = dataclasses.replace(sample, sampler=sample.labelled_sampler)
     video = open_video(path, decode.backend)
     _check_limits(video.info, decode)
     try:
@@ -172,6 +176,8 @@ def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConf
     if source.size == 0:
         return failed("empty_file", "the file is empty")
     try:
+        if source.images:
+            return decode_image_pair(source, decode.analysis_width)
         with local_copy(source.uri, decode.io_attempts) as path:
             return decode_video(source, path, decode, sample)
     except FileNotFoundError as error:

@@ -46,7 +46,8 @@ def _stamp(info: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _source(uri: str, info: Optional[Dict[str, Any]], row: Optional[Dict[str, Any]] = None):
+def _source(uri: str, info: Optional[Dict[str, Any]], row: Optional[Dict[str, Any]] = None,
+            dataset: Optional[str] = None):
     row = row or {}
     given_id = row.get("id")
     return VideoSource(
@@ -58,6 +59,7 @@ def _source(uri: str, info: Optional[Dict[str, Any]], row: Optional[Dict[str, An
         class_name=_text(row.get("class")),
         license=_text(row.get("license", row.get("licence"))),
         attribution=_text(row.get("attribution")),
+        dataset=dataset,
     )
 
 
@@ -70,8 +72,8 @@ def expand_glob(pattern: str) -> List[VideoSource]:
     if fs.isdir(path):
         path = path.rstrip("/") + "/*"  # a folder means the files directly inside it
     matches = fs.glob(path, detail=True)
-    return [_source(_qualify(fs, name), info) for name, info in sorted(matches.items())
-            if info.get("type", "file") == "file"]
+    return [_source(_qualify(fs, name), info, dataset=pattern)
+            for name, info in sorted(matches.items()) if info.get("type", "file") == "file"]
 
 
 def read_manifest(uri: str) -> Iterator[Dict[str, Any]]:
@@ -100,18 +102,43 @@ def expand_manifest(uri: str) -> List[VideoSource]:
             sources.append(VideoSource(uri=placeholder, video_id=video_id_for(placeholder),
                                        problem="missing_uri"))
             continue
-        if "://" not in target and not os.path.isabs(target):
-            target = f"{base}/{target}" if base else target  # relative to the manifest
-        fs, path = fsspec.core.url_to_fs(target)
+        fs, path = fsspec.core.url_to_fs(_resolve(target, base))
         try:
             info = fs.info(path)
         except FileNotFoundError:
             info = None  # kept: the decode stage records it as missing, with a reason
-        sources.append(_source(_qualify(fs, path), info, row))
+        sources.append(_source(_qualify(fs, path), info, row, dataset=uri))
+    return sources
+
+
+def _resolve(target: str, base: str) -> str:
+    """A manifest's relative path, relative to the manifest; URLs and absolute paths as they are."""
+    if "://" in target or os.path.isabs(target) or not base:
+        return target
+    return f"{base}/{target}"
+
+
+def expand_aurora(uri: str) -> List[VideoSource]:
+    """AURORA-format JSON: a list of {"instruction", "input", "output"} labelled image pairs."""
+    with fsspec.open(uri, "rt", encoding="utf-8") as handle:
+        items = json.load(handle)
+    base = os.path.dirname(uri)
+    sources = []
+    for number, item in enumerate(items):
+        pair_uri = f"{uri}#{number}"
+        before, after = (str(item.get(side) or "") for side in ("input", "output"))
+        instruction = _text(item.get("instruction"))
+        problem = None if before and after and instruction else "incomplete_pair"
+        sources.append(VideoSource(
+            uri=pair_uri, video_id=video_id_for(pair_uri), label=instruction,
+            class_name=_text(item.get("class")), dataset=uri, problem=problem,
+            images=(_resolve(before, base), _resolve(after, base)) if not problem else None))
     return sources
 
 
 def expand_input(spec: str) -> List[VideoSource]:
+    if spec.endswith(".json"):
+        return expand_aurora(spec)
     return expand_manifest(spec) if spec.endswith(MANIFEST_SUFFIXES) else expand_glob(spec)
 
 

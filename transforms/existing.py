@@ -27,7 +27,7 @@ def read_index(output: str) -> Optional[dict]:
     try:
         with fs.open(path, "rt") as handle:
             return json.load(handle)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 

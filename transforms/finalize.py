@@ -1,4 +1,4 @@
-"""Make a dataset visible: manifests and stats first, the index last.
+"""Make a dataset version visible: manifests and stats first, the index last.
 
 Readers and `validate` follow index.json, never a glob of the folder, so files of an unfinished
 run are never read. Every input video is accounted for in videos.parquet; counts in stats,
@@ -18,9 +18,10 @@ from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
 from schemas.sample import SCHEMA_VERSION
 from transforms.existing import INDEX, read_index, read_rows
-from transforms.storage import join, remove_temporaries, write_bytes
+from transforms.storage import filesystem, join, remove_temporaries, write_bytes
 
 STATS = "stats.json"
+VERSIONS_DIR = "versions"
 VIDEOS_MANIFEST = "manifest/videos.parquet"
 PAIRS_MANIFEST = "manifest/pairs.parquet"
 
@@ -68,18 +69,23 @@ def _check_failures(rows: List[dict], max_ratio: float, output: str) -> None:
 def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
              shards: Iterable[Dict], max_failure_ratio: float = 1.0,
              mode: str = "overwrite") -> dict:
-    """Writes manifests, stats and, last, the index. Returns the stats.
+    """Commits a dataset version: its manifests and stats under a new version folder, then the
+    index that points at them, then the plain-named copies. Returns the stats.
 
-    In refresh mode the committed dataset's rows and shards come first, so that manifests, stats
-    and index cover the whole dataset.
+    In refresh mode the committed version's rows and shards come first, so that manifests, stats
+    and index cover the whole dataset; nothing of the committed version is overwritten before the
+    new index is in place, so a refresh killed at any moment leaves the old version readable.
     """
-    pairs = list(pairs)
+    videos, pairs = list(videos), list(pairs)
     kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
     video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
     _check_failures(video_rows, max_failure_ratio, output)
     pair_rows = [manifests.pair_row(p) for p in pairs]
     shards = sorted(shards, key=lambda shard: shard["name"])
     previous = read_index(output) if mode == "refresh" else None
+    if previous and not video_rows:  # nothing new: the version stands
+        _restore_plain_copies(output, previous)
+        return _read_json(join(output, previous["stats"]))
     if previous:
         retried = {row["uri"] for row in video_rows}  # a retried video's new row replaces its old
         video_rows = [row for row in read_rows(output, previous, "videos")
@@ -88,22 +94,50 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
         shards = [{k: v for k, v in shard.items() if k != "url"} for shard in previous["shards"]] \
             + shards
     stats = compute_stats(video_rows, pair_rows, shards)
-
-    write_bytes(join(output, VIDEOS_MANIFEST),
-                _parquet_bytes(manifests.table(video_rows, manifests.VIDEOS, "uri")))
-    write_bytes(join(output, PAIRS_MANIFEST),
-                _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")))
-    write_bytes(join(output, STATS), _json_bytes(stats))
+    version = previous["version"] + 1 if previous else 1
+    folder = f"{VERSIONS_DIR}/v{version:06d}"
+    files = {
+        VIDEOS_MANIFEST: _parquet_bytes(manifests.table(video_rows, manifests.VIDEOS, "uri")),
+        PAIRS_MANIFEST: _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")),
+        STATS: _json_bytes(stats),
+    }
+    for name, data in files.items():
+        write_bytes(join(output, folder, name.rsplit("/", 1)[-1]), data)
     remove_temporaries(output)  # left by writers killed mid-file; every write of this run is done
     index = {
         "schema_version": SCHEMA_VERSION,
+        "version": version,
         "shards": [{**shard, "url": f"shards/{shard['name']}"} for shard in shards],
         "num_samples": stats["triples"],
-        "manifests": {"videos": VIDEOS_MANIFEST, "pairs": PAIRS_MANIFEST},
-        "stats": STATS,
+        "manifests": {"videos": f"{folder}/videos.parquet", "pairs": f"{folder}/pairs.parquet"},
+        "stats": f"{folder}/stats.json",
     }
     write_bytes(join(output, INDEX), _json_bytes(index))
+    # The plain names of the data contract, for people and tools that open them directly. They
+    # follow the index; the index's own paths are the authoritative ones.
+    for name, data in files.items():
+        write_bytes(join(output, name), data)
     return stats
+
+
+def _restore_plain_copies(output: str, index: dict) -> None:
+    """Rewrites the plain-named copies from the committed version, in case a run died between
+    its index and its copies."""
+    sources = {VIDEOS_MANIFEST: index["manifests"]["videos"],
+               PAIRS_MANIFEST: index["manifests"]["pairs"], STATS: index["stats"]}
+    for plain, versioned in sources.items():
+        fs, path = filesystem(join(output, versioned))
+        with fs.open(path, "rb") as handle:
+            data = handle.read()
+        fs_plain, plain_path = filesystem(join(output, plain))
+        if not fs_plain.exists(plain_path) or fs_plain.cat_file(plain_path) != data:
+            write_bytes(join(output, plain), data)
+
+
+def _read_json(url: str) -> dict:
+    fs, path = filesystem(url)
+    with fs.open(path, "rt") as handle:
+        return json.load(handle)
 
 
 def _commit(_, output, max_failure_ratio, mode, videos, pairs, shards) -> dict:

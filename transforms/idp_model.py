@@ -31,13 +31,15 @@ class CaptionConfig:
     model: str  # hub id, local folder, or fsspec URL of a saved folder (gs://, s3://...)
     revision: Optional[str] = None
     prompt: str = DEFAULT_PROMPT
-    batch_size: int = 16  # largest batch
+    batch_size: int = 64  # largest batch; 64-128 keeps a large GPU busy (docs/performance.md)
     min_batch_size: int = 1
     max_new_tokens: int = 24
     device: str = "auto"  # "auto": cuda when available, else cpu
     dtype: str = "auto"  # "auto": bfloat16 on cuda, float32 on cpu; else a torch dtype name
     share_across_processes: Optional[bool] = None  # None: share on cuda, not on cpu
     trust_remote_code: bool = False
+    # Beam resource hint for the caption stage only (Dataflow right-fitting); "" for none.
+    accelerator: str = "type:nvidia-tesla-t4;count:1;install-nvidia-driver"
 
     def __post_init__(self):
         # Fail when the run is built, not hours later on a worker.
@@ -200,7 +202,8 @@ class IdpModel:
         return batch
 
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
-        """[(raw answer, mean log-prob of its tokens, number of tokens)] for each pair, in order."""
+        """[(raw answer, mean log-prob of its tokens, number of tokens, whether it ended with
+        end-of-sequence)] for each pair, in order."""
         size = self.max_batch or len(befores) or 1
         chunks = [(befores[i:i + size], afters[i:i + size]) for i in range(0, len(befores), size)]
         if len(chunks) <= 1:
@@ -216,6 +219,44 @@ class IdpModel:
             answers.extend(self._generate(batch, max_new_tokens))
         return answers
 
+    def score(self, befores, afters, prompt: str, actions: Sequence[str]):
+        """[(mean log-prob, summed log-prob, number of tokens)] of each given action, its tokens
+        and an end-of-sequence, after the prompt and the two images: teacher forcing, one
+        forward pass per chunk of at most max_batch pairs."""
+        size = self.max_batch or len(befores) or 1
+        results = []
+        for start in range(0, len(befores), size):
+            batch = self.inputs(befores[start:start + size], afters[start:start + size], prompt)
+            results.extend(self._teacher_forced(batch, actions[start:start + size]))
+        return results
+
+    def _teacher_forced(self, batch, actions: Sequence[str]):
+        import torch
+        tokenizer = self.processor.tokenizer
+        prompt_ids = batch["input_ids"]
+        targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
+                   for action in actions]
+        width = max(len(target) for target in targets)
+        # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
+        target_ids = torch.full((len(targets), width), tokenizer.pad_token_id or 0,
+                                dtype=prompt_ids.dtype)
+        target_mask = torch.zeros_like(target_ids)
+        for row, target in enumerate(targets):
+            target_ids[row, :len(target)] = torch.as_tensor(target)
+            target_mask[row, :len(target)] = 1
+        target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
+        extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
+        with torch.inference_mode():
+            # Logits only where an action token is predicted, never (batch, prompt, vocab).
+            logits = self.model(
+                input_ids=torch.cat([prompt_ids, target_ids], 1),
+                attention_mask=torch.cat([batch["attention_mask"], target_mask], 1),
+                logits_to_keep=width + 1, **extra).logits[:, :width]
+            logprobs = logits.float().log_softmax(-1).gather(2, target_ids[..., None])[..., 0]
+            sums = (logprobs * target_mask).sum(1)
+            counts = target_mask.sum(1)
+        return list(zip((sums / counts).tolist(), sums.tolist(), counts.tolist()))
+
     def _generate(self, batch, max_new_tokens: int):
         import torch
         with torch.inference_mode():
@@ -230,8 +271,10 @@ class IdpModel:
                 step.float().log_softmax(-1).gather(1, generated[:, t:t + 1]).squeeze(1)
                 for t, step in enumerate(out.logits)], dim=1)
             means, counts = token_logprob_stats(logprobs, generated, self.eos_ids)
+            eos = torch.as_tensor(self.eos_ids, device=generated.device)
+            ended = torch.isin(generated, eos).any(dim=1)
         texts = self.processor.batch_decode(generated, skip_special_tokens=True)
-        return list(zip(texts, means.tolist(), counts.tolist()))
+        return list(zip(texts, means.tolist(), counts.tolist(), ended.tolist()))
 
 
 class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
@@ -271,15 +314,29 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
         self.validate_inference_args(inference_args)
         batch = [check_pair(pair) for pair in batch]
         config = self._config
+        # Pairs with a human label are scored (how much the model agrees), the rest captioned.
+        labelled = [pair for pair in batch if pair.meta.source.label]
+        unlabelled = [pair for pair in batch if not pair.meta.source.label]
         answers = model.caption(
-            [pair.before for pair in batch], [pair.after for pair in batch],
-            config.prompt, config.max_new_tokens)
+            [pair.before for pair in unlabelled], [pair.after for pair in unlabelled],
+            config.prompt, config.max_new_tokens) if unlabelled else []
+        scores = model.score(
+            [pair.before for pair in labelled], [pair.after for pair in labelled], config.prompt,
+            [pair.meta.source.label for pair in labelled]) if labelled else []
         revision, pid = model.revision(), prompt_id(config.prompt)
-        for pair, (text, score, num_tokens) in zip(batch, answers):
+        provenance = dict(model_id=config.model, model_revision=revision, prompt_id=pid)
+        decoding = f"greedy,max_new_tokens={config.max_new_tokens}"
+        for pair, (text, score, num_tokens, ended) in zip(unlabelled, answers):
             yield PredictionResult(pair, Caption(
                 action=parse_action(text), idp_score=round(score, SCORE_DECIMALS),
-                num_tokens=num_tokens,
-                model_id=config.model, model_revision=revision, prompt_id=pid, source="idp"))
+                idp_score_sum=round(score * num_tokens, SCORE_DECIMALS), num_tokens=num_tokens,
+                source="idp", decoding=decoding,
+                truncated=not ended and num_tokens >= config.max_new_tokens, **provenance))
+        for pair, (mean, total, num_tokens) in zip(labelled, scores):
+            yield PredictionResult(pair, Caption(
+                action=pair.meta.source.label, idp_score=round(mean, SCORE_DECIMALS),
+                idp_score_sum=round(total, SCORE_DECIMALS), num_tokens=num_tokens,
+                source="human", decoding="teacher_forced", **provenance))
 
     def get_preprocess_fns(self):
         # Bad pairs fail alone here; inside run_inference they would take their batch down.

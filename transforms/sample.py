@@ -30,10 +30,15 @@ class SampleConfig:
         "help": "stride sampler: time between the two frames of a pair, seconds"})
     max_pairs_per_video: int = dataclasses.field(default=0, metadata={
         "help": "cap on pairs per video after sampling (0: no cap)"})
+    labelled_sampler: str = dataclasses.field(default="first_last", metadata={
+        "help": "sampler for videos whose manifest row has a label (the label describes the "
+                "whole clip); '' to use --sampler for them too"})
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {SAMPLERS}")
+        if self.labelled_sampler not in SAMPLERS + ("",):
+            raise ValueError(f"unknown labelled_sampler {self.labelled_sampler!r}")
         if self.num_keyframes < 2 or self.min_gap < 1 or self.stride_seconds <= 0:
             raise ValueError("num_keyframes >= 2, min_gap >= 1 and stride_seconds > 0 required")
 

@@ -18,6 +18,7 @@ from PIL import Image
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, Triple
+from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards, tar_bytes
 from transforms.storage import committed_file, join
@@ -68,10 +69,20 @@ def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
     return buffer.getvalue()
 
 
+def human_label(pair: FramePair) -> Optional[Caption]:
+    """The source's own label as the action, unscored (no model in this run)."""
+    label = pair.meta.source.label
+    if not label:
+        return None
+    return Caption(action=label, idp_score=None, num_tokens=0, model_id=None,
+                   model_revision=None, prompt_id=None, source="human")
+
+
 def to_triple(captioned: Tuple[FramePair, Optional[Caption]], quality: int) -> Triple:
     pair, caption = captioned
     return Triple(meta=pair.meta, caption=caption, before_jpeg=encode_jpeg(pair.before, quality),
-                  after_jpeg=encode_jpeg(pair.after, quality))
+                  after_jpeg=encode_jpeg(pair.after, quality),
+                  change_npy=to_npy(change_map(pair.before, pair.after, layout.CHANGE_GRID)))
 
 
 def sample_dict(triple: Triple) -> Dict[str, object]:
@@ -81,6 +92,7 @@ def sample_dict(triple: Triple) -> Dict[str, object]:
         "__key__": triple.key,
         layout.BEFORE: triple.before_jpeg,
         layout.AFTER: triple.after_jpeg,
+        layout.CHANGE: triple.change_npy,
         layout.METADATA: json.dumps(layout.sample_metadata(triple.meta, triple.caption,
                                                            triple.qc_flags),
                                     sort_keys=True, ensure_ascii=False).encode("utf-8"),

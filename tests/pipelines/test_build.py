@@ -13,7 +13,9 @@ from schemas.sample import is_valid_metadata
 def runs(video_folder, tiny_vlm_path, tmp_path_factory, build):
     first = tmp_path_factory.mktemp("corpus1")
     second = tmp_path_factory.mktemp("corpus2")
-    options = ["--input", video_folder / "*", "--model", tiny_vlm_path,
+    # The random model never ends an action: caption QC flags them all as truncated. Keep them
+    # flagged rather than dropped, so the plumbing can be checked.
+    options = ["--input", video_folder / "*", "--model", tiny_vlm_path, "--qc-policy", "flag",
                "--samples-per-shard", "3", "--batch-size", "4"]
     stats = build(*options, "--output", first)["dataset"]
     build(*options, "--output", second)
@@ -38,6 +40,9 @@ def test_shards_read_back_with_webdataset(runs):
         assert isinstance(action, str) and "\n" not in action
         assert is_valid_metadata(meta) and meta["action_source"] == "idp"
         assert meta["caption_model"]["prompt_id"] and meta["idp_score"] < 0
+        assert meta["caption_model"]["decoding"] == "greedy,max_new_tokens=24"
+        assert "caption_truncated" in meta["qc_flags"]
+        assert meta["source_sha256"] and meta["source_stamp"]
     keys = [meta["key"] for *_, meta in samples]
     assert len(set(keys)) == len(keys) and all("." not in key for key in keys)
 
@@ -83,3 +88,13 @@ def test_validate_passes_both_runs(runs):
     from pipelines.validate import validate
     _, first, second = runs
     assert validate(str(first)) == [] and validate(str(second)) == []
+
+
+def test_default_caption_qc_drops_truncated_actions_and_says_so(video_folder, tiny_vlm_path,
+                                                               tmp_path, cli):
+    done = cli("build", "--input", video_folder / "a.mp4", "--output", tmp_path / "o",
+               "--model", tiny_vlm_path, "--direct_running_mode", "in_memory")
+    summary = json.loads(done.stdout)
+    assert summary["dataset"]["triples"] == 0
+    assert summary["dataset"]["pair_reasons"]["caption_truncated"] > 0
+    assert "0 triples" in done.stderr and "caption_truncated" in done.stderr

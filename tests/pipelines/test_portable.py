@@ -130,6 +130,7 @@ def test_portable_runner_with_the_model_equals_direct_runner(tmp_path, portable,
                                                              tiny_vlm_path):
     assert_same_as_direct(tmp_path, portable, [
         "--input", video_folder / "*", "--model", tiny_vlm_path, "--batch-size", "2",
+        "--qc-policy", "flag",
         "--samples-per-shard", "2"])
 
 

@@ -67,6 +67,7 @@ def test_adding_three_videos_to_ten_decodes_only_those_three(tmp_path, build):
 def start_build(videos, output, model):
     command = [sys.executable, "-m", "pipelines.cli", "build", "--input", str(videos / "*"),
                "--output", str(output), "--model", model, "--samples-per-shard", "1",
+               "--qc-policy", "flag",
                "--batch-size", "2"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -110,7 +111,7 @@ def test_retry_failed_reprocesses_only_transient_failures(tmp_path, build):
     make_videos(videos, range(3))
     (videos / "broken.mp4").write_bytes(b"not a video")  # a permanent failure
     # Long enough to overrun a 1 s decode limit; the small ones take a fraction of that.
-    scene_video(str(videos / "long.mp4"), num_frames=2000, width=640, height=360,
+    scene_video(str(videos / "long.mp4"), num_frames=4000, width=640, height=360,
                 motion_spans=((100, 300),))
     options = ["--input", videos / "*", "--output", output, "--no-caption",
                "--direct_running_mode", "in_memory", "--max-failure-ratio", "1"]
@@ -130,4 +131,38 @@ def test_retry_failed_reprocesses_only_transient_failures(tmp_path, build):
     assert rows["broken.mp4"]["reason"] == "decode_failed"
     after = files(output)
     assert all(after[name] == data for name, data in shards_before.items())
+    assert validate(str(output)) == []
+
+
+def test_a_refresh_that_dies_while_committing_leaves_the_old_version_whole(tmp_path, build,
+                                                                            monkeypatch):
+    """Simulates a death just before the new index is written (the last step of a commit)."""
+    from transforms import finalize as commit
+    videos, output = tmp_path / "videos", tmp_path / "corpus"
+    make_videos(videos, range(3))
+    options = ["--input", videos / "*", "--output", output, "--no-caption",
+               "--samples-per-shard", "2", "--direct_running_mode", "in_memory"]
+    build(*options)
+    committed = files(output)
+    make_videos(videos, range(3, 5))
+
+    from pipelines import config as build_options
+    from pipelines.build import run
+    from pipelines.cli import parser
+    real_write = commit.write_bytes
+
+    def die_at_index(url, data):
+        if url.endswith("/index.json"):
+            raise KeyboardInterrupt("killed while committing")
+        real_write(url, data)
+    monkeypatch.setattr(commit, "write_bytes", die_at_index)
+    args, beam_args = parser().parse_known_args(["build", *map(str, options)])
+    with pytest.raises(BaseException, match="killed while committing"):
+        run(build_options.build_config(args), beam_args)
+    monkeypatch.setattr(commit, "write_bytes", real_write)
+
+    assert validate(str(output)) == []  # readers still see the first version, whole
+    assert all(files(output)[name] == data for name, data in committed.items())
+    finished = build(*options)  # the same command completes the refresh
+    assert finished["run"]["videos_decoded"] == 2 and finished["dataset"]["videos"]["total"] == 5
     assert validate(str(output)) == []

@@ -44,10 +44,16 @@ def test_stray_temporary_file(copy):
 
 
 def test_counts_that_disagree(copy):
-    stats = json.loads((copy / "stats.json").read_text())
+    committed = copy / json.loads((copy / "index.json").read_text())["stats"]
+    stats = json.loads(committed.read_text())
     stats["triples"] += 1
-    (copy / "stats.json").write_text(json.dumps(stats))
+    committed.write_text(json.dumps(stats))
     assert any("triple counts disagree" in p for p in validate(str(copy)))
+
+
+def test_plain_copies_must_match_the_committed_version(copy):
+    (copy / "stats.json").write_text("{}")
+    assert any("stats.json differs from the committed" in p for p in validate(str(copy)))
 
 
 def test_missing_shard(copy):

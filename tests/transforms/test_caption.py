@@ -74,6 +74,8 @@ def test_caption_carries_provenance(loaded, config, pairs):
     assert caption.model_id == config.model and caption.source == "idp"
     assert caption.prompt_id == prompt_id(config.prompt)
     assert caption.num_tokens == config.max_new_tokens  # the random model never says EOS
+    assert caption.truncated  # so every action is cut off at the limit
+    assert caption.decoding == f"greedy,max_new_tokens={config.max_new_tokens}"
     assert caption.idp_score < 0
 
 
@@ -116,7 +118,7 @@ def test_score_stops_at_eos_in_a_padded_batch(loaded, config, monkeypatch, pairs
     monkeypatch.setattr(model.model.generation_config, "eos_token_id", eos)
     monkeypatch.setattr(model, "eos_ids", eos)
     results = captions(handler, model, batch)
-    assert results[0].num_tokens == 3
+    assert results[0].num_tokens == 3 and not results[0].truncated  # ended on its own
     for pair, caption in zip(batch, results):
         generated = greedy_tokens(model, pair, config.prompt, config.max_new_tokens)
         generated = generated[generated != model.processor.tokenizer.pad_token_id]

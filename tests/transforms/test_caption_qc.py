@@ -32,7 +32,8 @@ def triple(key, action, video="v1"):
     meta = PairMeta(key=key, source=VideoSource(uri=f"/{video}.mp4", video_id=video),
                     info=VideoInfo(25.0, 100, 64, 48, "pyav"), before_index=0, after_index=1,
                     sampler="keyframes", scores=PairScores(1, 0.1, 0, 100, 0.5))
-    return Triple(meta=meta, caption=caption(action), before_jpeg=b"", after_jpeg=b"")
+    return Triple(meta=meta, caption=caption(action), before_jpeg=b"", after_jpeg=b"",
+                  change_npy=b"")
 
 
 def test_same_action_for_most_of_a_video_is_flagged_or_dropped():

@@ -1,0 +1,122 @@
+"""`idp-corpus inspect DIR`: what a dataset holds, in the terminal or as JSON for scripts.
+
+Reads only index.json and what it points at (stats, manifests); shards are not opened, so it
+is quick on any size of dataset.
+"""
+from __future__ import annotations
+
+import collections
+import random
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from pipelines.card import caption_models, human_bytes
+from pipelines.readers import Dataset
+from pipelines.report import SCORES, drop_stage
+
+QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
+SAMPLE_ACTIONS = 5
+
+
+def quantiles(values: List[float]) -> Optional[Dict[str, float]]:
+    values = [value for value in values if value is not None]
+    if not values:
+        return None
+    points = np.quantile(np.asarray(values, dtype=np.float64), QUANTILES)
+    names = ("min", "p10", "p50", "p90", "max")
+    return {"count": len(values), **{name: round(float(point), 6)
+                                     for name, point in zip(names, points)}}
+
+
+def summary(dataset: Dataset, seed: int = 0) -> dict:
+    """Everything `inspect` shows, as plain JSON-ready values."""
+    stats, index = dataset.stats, dataset.index
+    sizes = [shard["size"] for shard in index["shards"]]
+    counts = [shard["num_samples"] for shard in index["shards"]]
+    kept = dataset.kept
+    picked = random.Random(seed).sample(sorted(kept, key=lambda row: row["key"]),
+                                        min(SAMPLE_ACTIONS, len(kept)))
+    return {
+        "dataset": dataset.root,
+        "version": index.get("version", 1),
+        "schema_version": index["schema_version"],
+        "triples": stats["triples"],
+        "shards": {"count": len(sizes), "bytes": sum(sizes),
+                   "samples_min": min(counts, default=0), "samples_max": max(counts, default=0),
+                   "bytes_min": min(sizes, default=0), "bytes_max": max(sizes, default=0)},
+        "videos": stats["videos"],
+        "video_reasons": stats["video_reasons"],
+        "pairs": stats["pairs"],
+        "pair_reasons": stats["pair_reasons"],
+        "dropped_by_stage": dict(sorted(collections.Counter(
+            drop_stage(row) for row in dataset.rejected).items())),
+        "action_sources": dict(sorted(collections.Counter(
+            row["action_source"] or "none" for row in kept).items())),
+        "qc_flags": dict(sorted(collections.Counter(
+            flag for row in kept for flag in row["qc_flags"] or ()).items())),
+        "caption_models": [dict(zip(("model", "revision", "prompt_id", "decoding", "triples"),
+                                    model)) for model in caption_models(dataset)],
+        "scores": {
+            "kept": {name: quantiles([row[name] for row in kept])
+                     for name in (*SCORES, "idp_score")},
+            "candidates": {name: quantiles([row[name] for row in dataset.pairs])
+                           for name in (*SCORES, "idp_score")},
+        },
+        "sample_actions": [{"key": row["key"], "action": row["action"],
+                            "idp_score": row["idp_score"]}
+                           for row in sorted(picked, key=lambda row: row["key"])],
+    }
+
+
+def _counts(title: str, counts: Dict[str, int]) -> List[str]:
+    if not counts:
+        return [f"{title}: none"]
+    width = max(len(name) for name in counts)
+    return [f"{title}:"] + [f"  {name:<{width}}  {value:>8,}" for name, value in
+                            sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _quantile_table(scores: Dict[str, Optional[dict]]) -> List[str]:
+    lines = [f"  {'score':<11} {'count':>7} {'min':>10} {'p10':>10} {'p50':>10} {'p90':>10} "
+             f"{'max':>10}"]
+    for name, row in scores.items():
+        if row is None:
+            lines.append(f"  {name:<11} {0:>7}")
+            continue
+        lines.append(f"  {name:<11} {row['count']:>7,} " + " ".join(
+            f"{row[point]:>10.4g}" for point in ("min", "p10", "p50", "p90", "max")))
+    return lines
+
+
+def render(info: dict) -> str:
+    shards, videos, pairs = info["shards"], info["videos"], info["pairs"]
+    lines = [
+        f"{info['dataset']}  (version {info['version']}, schema {info['schema_version']})",
+        f"triples   {info['triples']:,}",
+        f"shards    {shards['count']:,}, {human_bytes(shards['bytes'])} "
+        f"({shards['samples_min']:,}-{shards['samples_max']:,} samples, "
+        f"{human_bytes(shards['bytes_min'])}-{human_bytes(shards['bytes_max'])} each)",
+        f"videos    {videos['total']:,}: {videos['ok']:,} ok, {videos['no_pairs']:,} no pairs, "
+        f"{videos['failed']:,} failed",
+        f"pairs     {pairs['candidates']:,} candidates: {pairs['kept']:,} kept, "
+        f"{pairs['rejected']:,} rejected",
+        "",
+        *_counts("rejected pairs by reason", info["pair_reasons"]),
+        *_counts("rejected pairs by stage", info["dropped_by_stage"]),
+        *_counts("videos without triples by reason", info["video_reasons"]),
+        *_counts("kept actions by source", info["action_sources"]),
+        *_counts("caption QC flags on kept triples", info["qc_flags"]),
+        "",
+    ]
+    for model in info["caption_models"]:
+        lines.append(f"caption model {model['model']} revision {model['revision'] or '-'} "
+                     f"prompt {model['prompt_id']} decoding {model['decoding']}: "
+                     f"{model['triples']:,} triples")
+    lines += ["", "scores of kept triples:", *_quantile_table(info["scores"]["kept"]),
+              "scores of all candidate pairs:", *_quantile_table(info["scores"]["candidates"]),
+              "", "sample actions:"]
+    for sample in info["sample_actions"]:
+        score = "" if sample["idp_score"] is None else f"  (IDP {sample['idp_score']:.3f})"
+        lines.append(f"  {sample['key']}: {sample['action'] or '(no action)'}{score}")
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""`idp-corpus score`: the paper's verifier, offline. For each item, (before, action, N candidate
+after images), score every candidate by the IDP likelihood of the action, rank them and keep the
+best: how an FDP model's samples get reranked.
+
+Input: a JSONL or Parquet manifest with `id`, `before`, `action` and `candidates` (a list of image
+paths or URLs; relative paths are relative to the manifest), or a dataset folder, whose triples
+are scored as items with one candidate (their own after image). Output, in --output:
+`scores.parquet` (one row per candidate, with its rank) and `best.jsonl` (one line per item).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from typing import Dict, Iterator, List
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
+from schemas.sample import safe_id, sample_key
+from transforms.caption import CaptionPairs
+from transforms.discover import read_manifest
+from transforms.existing import read_index
+from transforms.idp_model import CaptionConfig
+from transforms.image_pairs import read_image
+from transforms.storage import filesystem, join, write_bytes
+
+SCORES = pa.schema([("id", pa.string()), ("action", pa.string()), ("candidate", pa.int32()),
+                    ("uri", pa.string()), ("idp_score", pa.float64()),
+                    ("idp_score_sum", pa.float64()), ("rank", pa.int32()),
+                    ("error", pa.string())])
+
+
+def _pair(item_id: str, action: str, index: int, uri: str, before, after) -> FramePair:
+    height, width = before.shape[:2]
+    source = VideoSource(uri=uri, video_id=safe_id(item_id), label=action)
+    meta = PairMeta(key=sample_key(source.video_id, 0, index), source=source,
+                    info=VideoInfo(0.0, 2, width, height, "image"), before_index=0,
+                    after_index=index, sampler="verifier",
+                    scores=PairScores(0.0, 0.0, 0.0, 0.0, 0.0))  # not filtered: never written
+    return FramePair(meta, before, after)
+
+
+def pairs_from_row(row: Dict, base: str) -> Iterator[FramePair]:
+    resolve = lambda uri: uri if "://" in uri or os.path.isabs(uri) else f"{base}/{uri}"  # noqa
+    before = read_image(resolve(row["before"]))
+    for index, candidate in enumerate(row["candidates"]):
+        yield _pair(str(row["id"]), row["action"], index, candidate, before,
+                    read_image(resolve(candidate)))
+
+
+def pairs_from_shard(url: str) -> Iterator[FramePair]:
+    fs, path = filesystem(url)
+    samples: Dict[str, Dict[str, bytes]] = {}
+    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
+        for member in tar:
+            key, _, suffix = member.name.partition(".")
+            samples.setdefault(key, {})[suffix] = tar.extractfile(member).read()
+    image = lambda data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))  # noqa: E731
+    for key, members in sorted(samples.items()):
+        if "txt" in members:
+            yield _pair(key, members["txt"].decode("utf-8"), 0, f"{url}#{key}",
+                        image(members["before.jpg"]), image(members["after.jpg"]))
+
+
+def rank(rows: List[Dict]) -> List[Dict]:
+    """Ranks each item's candidates by score (1 is best); failed candidates rank last, unranked."""
+    by_item: Dict[str, List[Dict]] = {}
+    for row in rows:
+        by_item.setdefault(row["id"], []).append(row)
+    ranked = []
+    for item in sorted(by_item):
+        scored = sorted((r for r in by_item[item] if r["idp_score"] is not None),
+                        key=lambda r: (-r["idp_score"], r["candidate"]))
+        ranked += [{**row, "rank": place} for place, row in enumerate(scored, start=1)]
+        ranked += sorted((r for r in by_item[item] if r["idp_score"] is None),
+                         key=lambda r: r["candidate"])
+    return ranked
+
+
+def _row(meta: PairMeta, score=None, score_sum=None, error=None) -> Dict:
+    return {"id": meta.source.video_id, "action": meta.source.label,
+            "candidate": meta.after_index, "uri": meta.source.uri, "idp_score": score,
+            "idp_score_sum": score_sum, "rank": None, "error": error}
+
+
+def _scored_row(pair: FramePair, caption) -> Dict:
+    return _row(pair.meta, caption.idp_score, caption.idp_score_sum)
+
+
+def _failed_row(outcome) -> Dict:
+    return _row(outcome.meta, error=outcome.drop.message)
+
+
+def write_results(_, output: str, rows: List[Dict]) -> None:
+    ranked = rank(rows)
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(ranked, schema=SCORES), buffer)
+    write_bytes(join(output, "scores.parquet"), buffer.getvalue())
+    best = [{"id": r["id"], "action": r["action"], "best_candidate": r["candidate"],
+             "uri": r["uri"], "idp_score": r["idp_score"]} for r in ranked if r["rank"] == 1]
+    write_bytes(join(output, "best.jsonl"),
+                "".join(json.dumps(b, sort_keys=True) + "\n" for b in best).encode("utf-8"))
+
+
+def compose(pipeline: beam.Pipeline, source: str, output: str, caption: CaptionConfig):
+    index = read_index(source)
+    if index is not None:
+        shards = [join(source, shard["url"]) for shard in index["shards"]]
+        pairs = (pipeline | "Shards" >> beam.Create(shards)
+                 | "ReadShard" >> beam.FlatMap(pairs_from_shard))
+    else:
+        base = os.path.dirname(source)
+        pairs = (pipeline | "Items" >> beam.Create(list(read_manifest(source)))
+                 | "ReadImages" >> beam.FlatMap(pairs_from_row, base))
+    scored = (pairs | "Reshuffle" >> beam.Reshuffle()
+              | "Score" >> CaptionPairs(caption))
+    rows = ((scored["captioned"] | "Rows" >> beam.MapTuple(_scored_row),
+             scored["failed"] | "FailedRows" >> beam.Map(_failed_row))
+            | "AllRows" >> beam.Flatten())
+    return (pipeline | "Once" >> beam.Create([None])
+            | "Write" >> beam.Map(write_results, output, beam.pvalue.AsList(rows)))

@@ -1,0 +1,56 @@
+"""`idp-corpus inspect DIR`: a terminal summary, and the same figures as JSON."""
+import json
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.inspect import summary
+from pipelines.readers import open_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
+    folder = tmp_path_factory.mktemp("inspect") / "corpus"
+    build("--input", video_folder / "a.mp4", "--input", video_folder / "broken.mp4",
+          "--output", folder, "--model", tiny_vlm_path, "--qc-policy", "flag",
+          "--max-failure-ratio", "1", "--skip-preflight", "--direct_running_mode", "in_memory")
+    return folder, open_dataset(str(folder))
+
+
+def test_json_summary_agrees_with_the_dataset(dataset, capsys):
+    folder, committed = dataset
+    assert main(["inspect", str(folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    stats = committed.stats
+    assert info["triples"] == stats["triples"] > 0 and info["videos"] == stats["videos"]
+    assert info["pair_reasons"] == stats["pair_reasons"] and info["video_reasons"] == \
+        {"decode_failed": 1}
+    assert info["shards"]["count"] == len(committed.index["shards"])
+    assert info["shards"]["bytes"] == sum(s["size"] for s in committed.index["shards"])
+    assert sum(info["dropped_by_stage"].values()) == stats["pairs"]["rejected"]
+    kept = committed.kept
+    motion = info["scores"]["kept"]["motion"]
+    assert motion["count"] == len(kept)
+    assert motion["min"] == pytest.approx(min(r["motion"] for r in kept), abs=1e-6)
+    assert motion["min"] <= motion["p50"] <= motion["max"]
+    assert info["scores"]["candidates"]["motion"]["count"] == stats["pairs"]["candidates"]
+    assert info["scores"]["kept"]["idp_score"]["max"] < 0
+    actions = {row["key"]: row["action"] for row in kept}
+    assert info["sample_actions"] and all(
+        actions[s["key"]] == s["action"] for s in info["sample_actions"])
+    assert info["caption_models"][0]["triples"] == stats["triples"]
+
+
+def test_text_summary_names_counts_reasons_and_actions(dataset, capsys):
+    folder, committed = dataset
+    assert main(["inspect", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert f"triples   {committed.stats['triples']}" in text
+    assert "decode_failed" in text and "scene_cut" in text
+    assert "scores of kept triples" in text and "idp_score" in text
+    assert all(f"{sample['key']}: " in text for sample in summary(committed)["sample_actions"])
+
+
+def test_a_folder_without_a_dataset_is_an_error(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path)]) == 1
+    assert "no index.json" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""The verifier job ranks candidates by the same scores the model handler gives."""
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
+from transforms.idp_model import CaptionConfig, IdpModelHandler
+
+
+@pytest.fixture(scope="module")
+def items(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("verifier")
+    rng = np.random.default_rng(0)
+    rows = []
+    for item in range(2):
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(folder / f"b{item}.png")
+        candidates = []
+        for c in range(3):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(
+                folder / f"c{item}{c}.png")
+            candidates.append(f"c{item}{c}.png")
+        rows.append({"id": f"item{item}", "before": f"b{item}.png", "action": "move the cube",
+                     "candidates": candidates})
+    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder, rows
+
+
+def handler_score(model_path, folder, row, candidate):
+    handler = IdpModelHandler(CaptionConfig(model=model_path))
+    model = handler.load_model()
+    before = np.asarray(Image.open(folder / row["before"]).convert("RGB"))
+    after = np.asarray(Image.open(folder / candidate).convert("RGB"))
+    meta = PairMeta("k", VideoSource("u", "v", label=row["action"]), VideoInfo(0, 2, 32, 32, "i"),
+                    0, 1, "verifier", PairScores(0, 0, 0, 0, 0))
+    (result,) = handler.run_inference([FramePair(meta, before, after)], model)
+    return result.inference.idp_score
+
+
+def test_verifier_ranks_candidates_by_idp_likelihood(items, tiny_vlm_path, tmp_path, cli):
+    folder, rows = items
+    cli("score", folder / "items.jsonl", "--output", tmp_path / "out", "--model", tiny_vlm_path,
+        "--batch-size", "4", "--direct_running_mode", "in_memory")
+    scores = pq.read_table(tmp_path / "out" / "scores.parquet").to_pylist()
+    assert len(scores) == 6 and all(r["error"] is None for r in scores)
+    for item in ("item0", "item1"):
+        ranked = sorted((r for r in scores if r["id"] == item), key=lambda r: r["rank"])
+        assert [r["rank"] for r in ranked] == [1, 2, 3]
+        assert ranked[0]["idp_score"] >= ranked[1]["idp_score"] >= ranked[2]["idp_score"]
+    best = [json.loads(line) for line in (tmp_path / "out" / "best.jsonl").read_text().splitlines()]
+    assert [b["id"] for b in best] == ["item0", "item1"]
+    # The same number the model handler gives for that (before, action, candidate).
+    row = rows[0]
+    top = next(r for r in scores if r["id"] == "item0" and r["rank"] == 1)
+    assert top["idp_score"] == pytest.approx(
+        handler_score(tiny_vlm_path, folder, row, row["candidates"][top["candidate"]]), abs=2e-4)
