@@ -106,6 +106,24 @@ def _export(args: argparse.Namespace, beam_args: List[str]) -> int:
     return 0
 
 
+def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
+    import apache_beam as beam
+    from pipelines.build import pipeline_options
+    from pipelines.recaption import compose
+    try:
+        caption, qc, select, write = build_options.recaption_configs(args, args.dataset)
+    except (ValueError, TypeError) as error:
+        print(f"idp-corpus caption: {error}", file=sys.stderr)
+        return 2
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        compose(pipeline, args.dataset, caption, qc, select, write)
+    from pipelines.validate import validate
+    problems = validate(args.dataset)
+    print(f"{args.dataset}: re-captioned into a new version"
+          + (f"; {len(problems)} problem(s): {problems[:3]}" if problems else ""))
+    return 1 if problems else 0
+
+
 def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.validate import validate
     problems = validate(args.dataset)
@@ -129,6 +147,15 @@ def parser() -> argparse.ArgumentParser:
                     "N, --direct_running_mode in_memory).")
     build_options.add_flags(build)
     build.set_defaults(handler=_build)
+    recaption = commands.add_parser(
+        "caption", allow_abbrev=False,
+        help="caption an existing dataset again (another model), without decoding any video",
+        description="Re-caption every pair of an existing dataset (one built with --no-caption "
+                    "too) from its shards: new shards and a new dataset version; the videos are "
+                    "not decoded again. Other options go to Apache Beam.")
+    recaption.add_argument("dataset", help="dataset folder or fsspec URL")
+    build_options.add_section_flags(recaption, build_options.RECAPTION_SECTIONS)
+    recaption.set_defaults(handler=_recaption)
     score = commands.add_parser(
         "score", allow_abbrev=False,
         help="verifier: rank candidate after-images by the IDP likelihood of an action",

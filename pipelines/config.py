@@ -89,7 +89,17 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-preflight", action="store_true", default=None,
                         help="skip the checks run before any work (output writable, inputs "
                              "match, decoders work, the model captions a test pair)")
+    add_section_flags(parser, SECTIONS)
+
+
+RECAPTION_SECTIONS = ("caption", "qc", "select")
+
+
+def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
+    """A flag for every field of the given sections' config dataclasses."""
     for section, field, hint in _fields():
+        if section not in sections:
+            continue
         flag = "--" + FLAG_NAMES.get(field.name, field.name).replace("_", "-")
         kind = _base_type(hint)
         help_text = field.metadata.get("help") or CAPTION_HELP.get(field.name, "")
@@ -155,3 +165,17 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
         select=section(SelectConfig),
         write=section(WriteConfig), skip_preflight=skip_preflight)
+
+
+def recaption_configs(args: argparse.Namespace, dataset: str):
+    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags."""
+    values = {name: value for name, value in vars(args).items() if value is not None}
+    if not values.get("model"):
+        raise ValueError("no model: give --model (hub id, folder or URL)")
+
+    def section(cls):
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in values.items() if name in names})
+
+    return (section(CaptionConfig), section(CaptionQcConfig), section(SelectConfig),
+            WriteConfig(output=dataset, mode="refresh"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tarfile
 from typing import Dict, Iterator, List
 
 import apache_beam as beam
@@ -28,7 +27,8 @@ from transforms.discover import read_manifest
 from transforms.existing import read_index
 from transforms.idp_model import CaptionConfig
 from transforms.image_pairs import read_image
-from transforms.storage import filesystem, join, write_bytes
+from transforms.shard_read import read_shard
+from transforms.storage import join, write_bytes
 
 SCORES = pa.schema([("id", pa.string()), ("action", pa.string()), ("candidate", pa.int32()),
                     ("uri", pa.string()), ("idp_score", pa.float64()),
@@ -54,18 +54,16 @@ def pairs_from_row(row: Dict, base: str) -> Iterator[FramePair]:
                     read_image(resolve(candidate)))
 
 
+def decode_jpeg(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def pairs_from_shard(url: str) -> Iterator[FramePair]:
-    fs, path = filesystem(url)
-    samples: Dict[str, Dict[str, bytes]] = {}
-    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
-        for member in tar:
-            key, _, suffix = member.name.partition(".")
-            samples.setdefault(key, {})[suffix] = tar.extractfile(member).read()
-    image = lambda data: np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))  # noqa: E731
-    for key, members in sorted(samples.items()):
+    for key, members in sorted(read_shard(url).items()):
         if "txt" in members:
             yield _pair(key, members["txt"].decode("utf-8"), 0, f"{url}#{key}",
-                        image(members["before.jpg"]), image(members["after.jpg"]))
+                        decode_jpeg(members["before.jpg"]), decode_jpeg(members["after.jpg"]))
 
 
 def rank(rows: List[Dict]) -> List[Dict]:

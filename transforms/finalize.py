@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import io
 import json
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -93,6 +93,13 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
         pair_rows = read_rows(output, previous, "pairs") + pair_rows
         shards = [{k: v for k, v in shard.items() if k != "url"} for shard in previous["shards"]] \
             + shards
+    return commit_version(output, video_rows, pair_rows, shards, previous)
+
+
+def commit_version(output: str, video_rows: List[dict], pair_rows: List[dict],
+                   shards: List[Dict], previous: Optional[dict]) -> dict:
+    """Writes a version's manifests and stats, then the index that makes it visible, then the
+    plain-named copies. `shards` are the index entries the version lists. Returns the stats."""
     stats = compute_stats(video_rows, pair_rows, shards)
     version = previous["version"] + 1 if previous else 1
     folder = f"{VERSIONS_DIR}/v{version:06d}"

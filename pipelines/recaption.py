@@ -1,0 +1,112 @@
+"""`idp-corpus caption DIR --model M`: caption an existing dataset again without decoding any
+video: a better IDP model should not mean re-decoding a million videos. Works on datasets built
+with --no-caption.
+
+The pairs are read back from the shards the index lists; each gets a new caption (or, for a
+human label, a new score), caption QC and selection as in a build, and goes to new shards
+numbered after the existing ones, with its original image bytes. A new dataset version lists
+only the new shards (the old ones stay on disk, superseded: nothing is rewritten), and updates
+the captioned pairs' rows in the manifests.
+"""
+from __future__ import annotations
+
+import collections
+import json
+from typing import Dict, Iterator, List, Tuple
+
+import apache_beam as beam
+
+from schemas import manifests
+from schemas.records import (FramePair, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
+                             VideoSource)
+from transforms.caption import CaptionPairs
+from transforms.caption_qc import CaptionQc, CaptionQcConfig
+from transforms.existing import read_index, read_rows
+from transforms.finalize import commit_version
+from transforms.idp_model import CaptionConfig
+from transforms.select import SelectConfig, SelectTriples
+from transforms.shard_read import read_shard
+from transforms.storage import join
+from transforms.write import WriteConfig, WriteShards
+
+Stored = Tuple[PairMeta, bytes, bytes, bytes]  # meta, before JPEG, after JPEG, change map
+
+
+def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
+    """The pair's record rebuilt from its KEY.json and its video's manifest row."""
+    source = VideoSource(
+        uri=meta["source_uri"], video_id=meta["video_id"], size=video["size"],
+        mtime=meta["source_stamp"], label=meta["label"], class_name=meta["class"],
+        license=meta["license"], attribution=meta["attribution"])
+    info = VideoInfo(fps=meta["fps"], num_frames=video["num_frames"],
+                     width=meta["source_width"], height=meta["source_height"],
+                     decoder=video["decoder"], sha256=meta["source_sha256"])
+    return PairMeta(key=meta["key"], source=source, info=info,
+                    before_index=meta["before_frame"], after_index=meta["after_frame"],
+                    sampler=meta["sampler"], scores=PairScores(**meta["scores"]))
+
+
+def stored_samples(url: str, videos: Dict[str, Dict]) -> Iterator[Tuple[str, Stored]]:
+    for key, members in sorted(read_shard(url).items()):
+        meta = json.loads(members["json"])
+        yield key, (meta_from_sample(meta, videos[meta["video_id"]]), members["before.jpg"],
+                    members["after.jpg"], members["change.npy"])
+
+
+def to_pair(item: Tuple[str, Stored]) -> FramePair:
+    from pipelines.score import decode_jpeg
+    meta, before, after, _ = item[1]
+    return FramePair(meta, decode_jpeg(before), decode_jpeg(after))
+
+
+def to_triple(item: Tuple[str, Dict[str, List]]) -> Iterator[Triple]:
+    _, joined = item
+    for caption in joined["caption"]:  # none when captioning failed: that is a failed outcome
+        meta, before, after, change = joined["stored"][0]
+        yield Triple(meta=meta, caption=caption, before_jpeg=before, after_jpeg=after,
+                     change_npy=change)
+
+
+def commit(_, output: str, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
+    previous = read_index(output)
+    new_rows = {outcome.meta.key: manifests.pair_row(outcome) for outcome in outcomes}
+    pair_rows = [new_rows.get(row["key"], row) for row in read_rows(output, previous, "pairs")]
+    kept = collections.Counter(row["video_id"] for row in pair_rows if row["status"] == "kept")
+    video_rows = []
+    for row in read_rows(output, previous, "videos"):
+        status, reason = row["status"], row["reason"]
+        if status != "failed":
+            count = kept[row["video_id"]]
+            status, reason = ("ok", None) if count else ("no_pairs",
+                                                         reason or "all_pairs_dropped")
+        video_rows.append({**row, "num_kept": kept[row["video_id"]], "status": status,
+                           "reason": reason})
+    return commit_version(output, video_rows, pair_rows,
+                          sorted(shards, key=lambda shard: shard["name"]), previous)
+
+
+def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
+            qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig):
+    index = read_index(dataset)
+    if index is None:
+        raise ValueError(f"{dataset} has no index.json: not a committed dataset")
+    videos = {row["video_id"]: row for row in read_rows(dataset, index, "videos")}
+    stored = (pipeline
+              | "Shards" >> beam.Create([join(dataset, s["url"]) for s in index["shards"]])
+              | "ReadShard" >> beam.FlatMap(stored_samples, videos))
+    captioned = (stored
+                 | "Decode" >> beam.Map(to_pair)
+                 | "Caption" >> CaptionPairs(caption))
+    by_key = captioned["captioned"] | "ByKey" >> beam.MapTuple(lambda pair, c: (pair.key, c))
+    triples = ({"caption": by_key, "stored": stored}
+               | "Join" >> beam.CoGroupByKey()
+               | "ToTriple" >> beam.FlatMap(to_triple))
+    checked = triples | "CaptionQc" >> CaptionQc(qc)
+    selected = checked["kept"] | "SelectByScore" >> SelectTriples(select)
+    written = selected["kept"] | "Write" >> WriteShards(write)
+    outcomes = ((written["kept"], captioned["failed"], checked["dropped"], selected["dropped"])
+                | "AllPairs" >> beam.Flatten())
+    return (pipeline
+            | "Once" >> beam.Create([None])
+            | "Commit" >> beam.Map(commit, dataset, beam.pvalue.AsList(outcomes),
+                                   beam.pvalue.AsList(written["shards"])))
