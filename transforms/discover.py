@@ -155,4 +155,10 @@ class Discover(beam.PTransform):
                 | "Expand" >> beam.FlatMap(expand_input)
                 | "ByUri" >> beam.Map(lambda source: (source.uri, source))
                 | "Group" >> beam.GroupByKey()
-                | "First" >> beam.Map(lambda item: min(item[1], key=repr)))
+                | "First" >> beam.Map(_first_of))
+
+
+def _first_of(item) -> VideoSource:
+    """One source per URI (a manifest may list a file twice); counted for progress displays."""
+    beam.metrics.Metrics.counter("idp_corpus", "videos_discovered").inc()
+    return min(item[1], key=repr)
