@@ -163,7 +163,8 @@ def main(argv=None) -> dict:
 
     import torch
     ensure_beam_importable()
-    from transforms.idp_model import CaptionConfig, IdpModel, IdpModelHandler
+    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    from transforms.idp_runtime import IdpModel
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \
         else args.device

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Iterable, Tuple
+from typing import Iterable
 
 import cv2
 import numpy as np

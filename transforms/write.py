@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import io
 import json
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import apache_beam as beam
 import numpy as np

@@ -11,7 +11,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.caption import CaptionPairs
 from transforms.idp_model import (
-    CaptionConfig, IdpModelHandler, local_model_path, token_logprob_stats)
+    CaptionConfig, IdpModelHandler, local_model_path)
+from transforms.idp_runtime import token_logprob_stats
 from transforms.prompt import prompt_id
 
 # Four pairs of different sizes, including before != after within a pair.

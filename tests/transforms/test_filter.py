@@ -4,7 +4,6 @@ import numpy as np
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from fixtures.videos import scene_video
 from schemas.records import PairScores
 from transforms.decode import DecodeConfig, decode_video
 from transforms.discover import expand_glob
