@@ -36,7 +36,9 @@ MACHINE_TYPE="${MACHINE_TYPE:-n2-standard-8}"
 NUM_WORKERS="${NUM_WORKERS:-2}"
 MAX_NUM_WORKERS="${MAX_NUM_WORKERS:-50}"
 DISK_SIZE_GB="${DISK_SIZE_GB:-100}"
-BATCH_SIZE="${BATCH_SIZE:-16}"
+BATCH_SIZE="${BATCH_SIZE:-64}"
+# The caption stage's accelerator (Beam resource hint): GPU type and count per caption worker.
+GPU_HINT="${GPU_HINT:-type:nvidia-tesla-t4;count:1;install-nvidia-driver}"
 SERVICE_ACCOUNT="${SERVICE_ACCOUNT:-}"
 SUBNETWORK="${SUBNETWORK:-}"
 # true: workers get no public IP (needs Private Google Access on the subnetwork, and the model
@@ -48,6 +50,7 @@ args=(
   --output "${OUTPUT}"
   --model "${MODEL}"
   --batch-size "${BATCH_SIZE}"
+  --accelerator "${GPU_HINT}"
   --runner DataflowRunner
   --project "${PROJECT}"
   --region "${REGION}"
