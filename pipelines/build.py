@@ -38,24 +38,21 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
                                                      config.write.retry_failed)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
-    if config.caption is None:
-        captioned = filtered["kept"] | "NoCaption" >> beam.Map(lambda p: (p, human_label(p)))
-        caption_failed = pipeline | "NoCaptionFailures" >> beam.Create([])
+    if config.caption is None:  # no model: human labels where there are any, else no action
+        triples = (filtered["kept"]
+                   | "NoCaption" >> beam.Map(lambda p: (p, human_label(p)))
+                   | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality))
+        dropped = [filtered["dropped"]]
     else:
         from transforms.caption import CaptionPairs
         caption = filtered["kept"] | "Caption" >> CaptionPairs(config.caption)
-        captioned, caption_failed = caption["captioned"], caption["failed"]
-    triples = captioned | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-    if config.caption is None:
-        qc_dropped = selection_dropped = pipeline | "NoScores" >> beam.Create([])
-    else:
-        checked = triples | "CaptionQc" >> CaptionQc(config.qc)
+        encoded = caption["captioned"] | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+        checked = encoded | "CaptionQc" >> CaptionQc(config.qc)
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
-        triples, qc_dropped = selected["kept"], checked["dropped"]
-        selection_dropped = selected["dropped"]
+        triples = selected["kept"]
+        dropped = [filtered["dropped"], caption["failed"], checked["dropped"], selected["dropped"]]
     written = triples | "Write" >> WriteShards(config.write)
-    pairs = ((written["kept"], filtered["dropped"], caption_failed, qc_dropped, selection_dropped)
-             | "AllPairs" >> beam.Flatten())
+    pairs = (written["kept"], *dropped) | "AllPairs" >> beam.Flatten()
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
             | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
                                      config.write.mode))
