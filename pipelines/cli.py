@@ -54,9 +54,6 @@ def _judge_empty_output(summary: dict) -> int:
 
 def _samples(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.samples import write_samples
-    if beam_args:
-        print(f"idp-corpus samples: unknown arguments {beam_args}", file=sys.stderr)
-        return 2
     for line in write_samples(args.output, args.count, args.seed):
         print(line)
     return 0
@@ -78,9 +75,6 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _inspect(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.inspect import render, summary
     from pipelines.readers import NotADataset, open_dataset
-    if beam_args:
-        print(f"idp-corpus inspect: unknown arguments {beam_args}", file=sys.stderr)
-        return 2
     try:
         info = summary(open_dataset(args.dataset))
     except NotADataset as error:
@@ -93,9 +87,6 @@ def _inspect(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _export(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.export import NothingToExport, export_aurora
     from pipelines.readers import NotADataset, open_dataset
-    if beam_args:
-        print(f"idp-corpus export: unknown arguments {beam_args}", file=sys.stderr)
-        return 2
     try:
         counts = export_aurora(open_dataset(args.dataset), args.out, args.name)
     except (NotADataset, NothingToExport) as error:
@@ -131,6 +122,9 @@ def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
         print(f"problem: {problem}")
     print(f"{args.dataset}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
     return 1 if problems else 0
+
+
+BEAM_COMMANDS = ("build", "caption", "score")  # the rest take no Apache Beam options
 
 
 def parser() -> argparse.ArgumentParser:
@@ -199,6 +193,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args, beam_args = parser().parse_known_args(argv)
+    if beam_args and args.command not in BEAM_COMMANDS:
+        print(f"idp-corpus {args.command}: unknown arguments {beam_args}", file=sys.stderr)
+        return 2
     return args.handler(args, beam_args)
 
 

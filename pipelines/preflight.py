@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from typing import Callable, List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 from pipelines.config import BuildConfig
+from schemas.records import VideoSource
 from transforms.discover import expand_input
 from transforms.storage import filesystem, join
 
@@ -38,16 +39,15 @@ def check_output(config: BuildConfig) -> Optional[str]:
     return None if readable else f"the output {output!r} does not read back what was written"
 
 
-def check_inputs(config: BuildConfig) -> Optional[str]:
-    found = 0
+def list_inputs(config: BuildConfig) -> Tuple[List[VideoSource], Optional[str]]:
+    """Every input source, listed once for all checks, and the problem if there is none."""
+    sources: List[VideoSource] = []
     for spec in config.discover.inputs:
         try:
-            found += len(expand_input(spec))
+            sources += expand_input(spec)
         except (OSError, ValueError) as error:
-            return f"the input {spec!r} cannot be listed: {type(error).__name__}: {error}"
-    if not found:
-        return f"no input matches {list(config.discover.inputs)}"
-    return None
+            return sources, f"the input {spec!r} cannot be listed: {type(error).__name__}: {error}"
+    return sources, None if sources else f"no input matches {list(config.discover.inputs)}"
 
 
 def _probe_codec(path: str) -> Optional[str]:
@@ -66,7 +66,7 @@ def _probe_codec(path: str) -> Optional[str]:
     return None
 
 
-def check_decoders(config: BuildConfig) -> Optional[str]:
+def check_decoders(sources: List[VideoSource]) -> Optional[str]:
     """The decoders read a fresh H.264 file, and the first inputs' codecs have decoders."""
     from fixtures.videos import scene_video
     from transforms.video_io import open_video
@@ -80,8 +80,7 @@ def check_decoders(config: BuildConfig) -> Optional[str]:
             if len(frames) != 2:
                 return f"the {backend} decoder returned {len(frames)} of 2 frames"
     problems = []
-    sources = [s for spec in config.discover.inputs for s in expand_input(spec)
-               if not s.images and not s.problem][:PROBE_INPUTS]  # videos only
+    sources = [s for s in sources if not s.images and not s.problem][:PROBE_INPUTS]  # videos
     for source in sources:
         from transforms.decode import local_copy
         try:
@@ -131,18 +130,14 @@ def check_model(config: BuildConfig) -> Optional[str]:
     return None
 
 
-CHECKS: List[Callable[[BuildConfig], Optional[str]]] = [
-    check_output, check_inputs, check_decoders, check_model]
-
-
 def preflight(config: BuildConfig) -> None:
-    """Raises PreflightError naming every problem found."""
-    problems = []
-    for check in CHECKS:
-        problem = check(config)
-        if problem:
-            problems.append(problem)
-            if check in (check_output, check_inputs):
-                break  # later checks would only repeat the same cause
+    """Raises PreflightError naming every problem found. Without a usable output or any input,
+    the later checks would only repeat the same cause."""
+    problem = check_output(config)
+    if problem is None:
+        sources, problem = list_inputs(config)
+    if problem is not None:
+        raise PreflightError(problem)
+    problems = [p for p in (check_decoders(sources), check_model(config)) if p]
     if problems:
         raise PreflightError("; ".join(problems))

@@ -25,7 +25,7 @@ from transforms.existing import read_index, read_rows
 from transforms.finalize import commit_version
 from transforms.idp_model import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
-from transforms.shard_read import read_shard
+from transforms.shard_read import decode_jpeg, read_shard
 from transforms.storage import join
 from transforms.write import WriteConfig, WriteShards
 
@@ -54,7 +54,6 @@ def stored_samples(url: str, videos: Dict[str, Dict]) -> Iterator[Tuple[str, Sto
 
 
 def to_pair(item: Tuple[str, Stored]) -> FramePair:
-    from pipelines.score import decode_jpeg
     meta, before, after, _ = item[1]
     return FramePair(meta, decode_jpeg(before), decode_jpeg(after))
 

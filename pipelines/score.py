@@ -15,10 +15,8 @@ import os
 from typing import Dict, Iterator, List
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
 from schemas.sample import safe_id, sample_key
@@ -27,7 +25,7 @@ from transforms.discover import read_manifest
 from transforms.existing import read_index
 from transforms.idp_model import CaptionConfig
 from transforms.image_pairs import read_image
-from transforms.shard_read import read_shard
+from transforms.shard_read import decode_jpeg, read_shard
 from transforms.storage import join, write_bytes
 
 SCORES = pa.schema([("id", pa.string()), ("action", pa.string()), ("candidate", pa.int32()),
@@ -52,11 +50,6 @@ def pairs_from_row(row: Dict, base: str) -> Iterator[FramePair]:
     for index, candidate in enumerate(row["candidates"]):
         yield _pair(str(row["id"]), row["action"], index, candidate, before,
                     read_image(resolve(candidate)))
-
-
-def decode_jpeg(data: bytes) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def pairs_from_shard(url: str) -> Iterator[FramePair]:

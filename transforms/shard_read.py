@@ -1,8 +1,12 @@
 """Reading shards back: every sample's members, by key."""
 from __future__ import annotations
 
+import io
 import tarfile
 from typing import Dict
+
+import numpy as np
+from PIL import Image
 
 from transforms.storage import filesystem
 
@@ -16,3 +20,9 @@ def read_shard(url: str) -> Dict[str, Dict[str, bytes]]:
             key, _, suffix = member.name.partition(".")
             samples.setdefault(key, {})[suffix] = tar.extractfile(member).read()
     return samples
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """A stored image member as an RGB uint8 array."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
