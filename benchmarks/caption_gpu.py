@@ -72,10 +72,11 @@ def build_model(shape: str, device: str, dtype, image_backend: str = "auto"):
     import torch
     from transformers import (CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration,
                               LlavaProcessor, Qwen2Config)
-    from fixtures.tiny_vlm import CHAT_TEMPLATE, IMAGE_TOKEN, _train_tokenizer
+    from fixtures.tiny_vlm import _CORPUS
+    from training.tiny_model import CHAT_TEMPLATE, IMAGE_TOKEN, train_tokenizer
 
     spec = SHAPES[shape]
-    tokenizer = _train_tokenizer()
+    tokenizer = train_tokenizer(_CORPUS, 400)
     vision = CLIPVisionConfig(**spec["vision"])
     text = Qwen2Config(**spec["text"], pad_token_id=tokenizer.pad_token_id,
                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)

@@ -187,6 +187,10 @@ def parser() -> argparse.ArgumentParser:
     samples.add_argument("--count", type=int, default=4, help="number of sample videos")
     samples.add_argument("--seed", type=int, default=0)
     samples.set_defaults(handler=_samples)
+    from procedural.command import add_synth_command
+    from training.commands import add_training_commands
+    add_synth_command(commands)
+    add_training_commands(commands)
     return top
 
 

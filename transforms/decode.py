@@ -25,13 +25,13 @@ from transforms import motion, scores
 from transforms.image_pairs import decode_image_pair
 from transforms.isolation import ChildFailed, IsolatedCall
 from transforms.sample import SampleConfig, sample_pairs
-from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
+from transforms.video_io import DecodeError, DecordVideo, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)
 class DecodeConfig:
     backend: str = dataclasses.field(default="auto", metadata={
-        "help": "video decoder: auto (decord, then PyAV when decord fails), decord or pyav"})
+        "help": "video decoder: auto (PyAV, then decord when PyAV fails), pyav or decord"})
     analysis_width: int = dataclasses.field(default=160, metadata={
         "help": "width of the small grey frames used for motion analysis, pixels"})
     output_max_side: int = dataclasses.field(default=0, metadata={
@@ -124,7 +124,8 @@ def _analyse(video, config: DecodeConfig):
 def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: SampleConfig):
     """Pure core: returns (outcome, pairs). Raises DecodeError for a video that cannot be used.
 
-    decord reads most files fastest but fails mid-stream on some; then PyAV decodes it all again.
+    PyAV analyses fastest (it hands over the luma plane as it is); on a file where it fails
+    mid-stream, decord decodes it all again.
     """
     if source.label and sample.labelled_sampler:
         # A label describes the whole clip: pair its first and last frames (as AURORA did).
@@ -134,9 +135,9 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: S
     try:
         return _sample_video(video, path, source, decode, sample)
     except decoder_errors() as error:
-        if decode.backend == "auto" and video.info.decoder == "decord":
+        if decode.backend == "auto" and video.info.decoder == "pyav":
             try:
-                return _sample_video(PyAVVideo(path), path, source, decode, sample)
+                return _sample_video(DecordVideo(path), path, source, decode, sample)
             except decoder_errors() as fallback_error:
                 error = fallback_error
         raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
@@ -166,6 +167,18 @@ def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
     return VideoOutcome(source, info, len(pairs)), pairs
 
 
+@contextlib.contextmanager
+def _opencv_threads(count: int) -> Iterator[None]:
+    """A build already decodes one video per core. On frames this small OpenCV's worker threads
+    mostly wait: one thread costs 40% less CPU in the optical flow (docs/performance.md)."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
 def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
     """One video to (outcome, pairs); every per-file problem becomes an outcome with a reason."""
     def failed(reason: str, message: str):
@@ -176,10 +189,11 @@ def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConf
     if source.size == 0:
         return failed("empty_file", "the file is empty")
     try:
-        if source.images:
-            return decode_image_pair(source, decode.analysis_width)
-        with local_copy(source.uri, decode.io_attempts) as path:
-            return decode_video(source, path, decode, sample)
+        with _opencv_threads(1):
+            if source.images:
+                return decode_image_pair(source, decode.analysis_width)
+            with local_copy(source.uri, decode.io_attempts) as path:
+                return decode_video(source, path, decode, sample)
     except FileNotFoundError as error:
         return failed("not_found", str(error))
     except (PermissionError, IsADirectoryError) as error:

@@ -1,13 +1,15 @@
-"""Video decoding backends: decord first, PyAV when decord cannot open or read a file.
+"""Video decoding backends: PyAV first, decord when PyAV cannot open or read a file.
 
 Both give the same two views of a video: a stream of small grey frames for motion analysis
 (memory bounded by one window, whatever the video's length) and full-resolution RGB frames
-for just the indices that were kept.
+for just the indices that were kept. PyAV goes first because it can hand over a frame's luma
+plane as it is: no colour conversion for frames that are only analysed.
 """
 from __future__ import annotations
 
+import bisect
 import logging
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from schemas.records import VideoInfo
 log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
+# Decoder threads per video: one. A build runs one video per core already; slice threads save
+# no CPU time and, on a loaded machine, cost 25-35% more (docs/performance.md).
+DECODE_THREADS = 1
 
 
 class DecodeError(Exception):
@@ -35,6 +40,59 @@ def decoder_errors() -> tuple:
     import decord
     return (RuntimeError, ValueError, OSError, IndexError, EOFError, decord.DECORDError,
             av.error.FFmpegError)
+
+
+# 8-bit pixel formats whose first plane is luma: that plane is the grey image, read in place.
+LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
+                          "yuv440p", "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "gray"})
+# Limited-range luma (16..235) stretched to 0..255, as a conversion to RGB and back would.
+_LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange: 0 is unspecified
+
+
+def shrink(gray: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Anti-aliased downscale, cheap: halve by 2x2 averaging (OpenCV's fast area path) down to
+    2-4x the target, blur 3x3 there, then one area step. One area resize from 720p costs 3x as
+    much; and a box filter alone lets panning texture alias, doubling the frame-to-frame
+    histogram distance past the scene-cut threshold. This keeps the scores of the bilinear
+    scaler used before (docs/performance.md)."""
+    import cv2
+    while gray.shape[1] >= 4 * width and gray.shape[0] >= 4 * height:
+        half_h, half_w = gray.shape[0] // 2, gray.shape[1] // 2
+        gray = cv2.resize(gray[:2 * half_h, :2 * half_w], (half_w, half_h),
+                          interpolation=cv2.INTER_AREA)
+    if gray.shape[1] >= 2 * width and gray.shape[0] >= 2 * height:
+        gray = cv2.GaussianBlur(gray, (3, 3), 0)
+    if gray.shape[:2] != (height, width):
+        gray = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
+    return gray if gray.base is None else gray.copy()  # never a view of the decoder's buffer
+
+
+def small_luma(frame, width: int, height: int) -> np.ndarray:
+    """A decoded PyAV frame as a (height, width) uint8 grey image, full range."""
+    name = frame.format.name
+    if name not in LUMA_FORMATS:  # 10-bit, RGB, palette...: let swscale convert
+        return frame.to_ndarray(width=width, height=height, format="gray")
+    import cv2
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8)[:plane.height * plane.line_size]
+    small = shrink(luma.reshape(plane.height, plane.line_size)[:, :plane.width], width, height)
+    # Untagged YUV is limited range (as swscale assumes); untagged grey-only video is full.
+    full = (name.startswith("yuvj") or frame.color_range == JPEG_RANGE
+            or (name == "gray" and frame.color_range != MPEG_RANGE))
+    return small if full else cv2.LUT(small, _LIMITED_TO_FULL)
+
+
+def _frame_count(container, stream, fps: float) -> int:
+    """The container's frame count, or an estimate from its duration where it has none (MKV,
+    WebM), so that the length limits apply before decoding."""
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    else:
+        seconds = (container.duration or 0) / 1_000_000  # AV_TIME_BASE
+    return max(0, int(round(seconds * fps)))
 
 
 class DecordVideo:
@@ -64,6 +122,9 @@ class DecordVideo:
 
 
 class PyAVVideo:
+    """PyAV: the analysis pass reads each frame's luma plane in place (no colour conversion) and
+    notes where the keyframes are, so that `frames` seeks once per group of pictures."""
+
     def __init__(self, path: str):
         import av
         self._av = av
@@ -72,59 +133,105 @@ class PyAVVideo:
             if not container.streams.video:
                 raise DecodeError("no_video_stream", "the file has no video stream")
             stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate or 0
-            self.info = VideoInfo(fps=float(rate), num_frames=int(stream.frames or 0),
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            self.info = VideoInfo(fps=rate, num_frames=_frame_count(container, stream, rate),
                                   width=stream.codec_context.width,
                                   height=stream.codec_context.height, decoder="pyav")
-        self._pts: List[int] = []  # pts of every frame, filled by the streaming pass
+        self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
+        self._keyframes: List[int] = []  # indices of the keyframes among them
 
     def _open(self):
         container = self._av.open(self._path)
-        container.streams.video[0].thread_type = "AUTO"
+        container.streams.video[0].thread_count = DECODE_THREADS
         return container
 
-    def _decode(self, container):
-        """Frames in order, skipping packets the codec rejects (corruption in mid-stream)."""
+    def _decode(self, container, wanted_pts=None):
+        """Frames in order, skipping packets the codec rejects (corruption in mid-stream).
+
+        With `wanted_pts`, pictures that no other picture refers to are not decoded unless
+        wanted: on the way from a keyframe to a wanted frame, about half of an x264 stream.
+        """
         stream = container.streams.video[0]
+        context = stream.codec_context
         for packet in container.demux(stream):
+            if wanted_pts is not None:
+                context.skip_frame = ("NONREF" if packet.pts is not None
+                                      and packet.pts not in wanted_pts else "DEFAULT")
             try:
                 yield from packet.decode()
             except self._av.error.InvalidDataError:
                 log.debug("skipped a corrupt packet in %s", self._path)
 
+    def _scan(self, container) -> Iterator:
+        """Every frame, recording its pts and whether it is a keyframe."""
+        self._pts, self._keyframes = [], []
+        for index, frame in enumerate(self._decode(container)):
+            self._pts.append(frame.pts)
+            if frame.key_frame:
+                self._keyframes.append(index)
+            yield frame
+
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
-        self._pts = []
         with self._open() as container:
-            for frame in self._decode(container):
-                self._pts.append(frame.pts)
-                yield frame.to_ndarray(width=width, height=height, format="gray")
+            for frame in self._scan(container):
+                yield small_luma(frame, width, height)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
         if not self._pts:
-            for _ in self.small_gray(16, 16):
-                pass
-        wanted = {self._pts[i]: i for i in indices}
-        found = {}
-        with self._open() as container:
-            stream = container.streams.video[0]
-            for pts in sorted(wanted):
-                # Seek to the keyframe at or before the target, then decode forward to it.
-                container.seek(pts, stream=stream, backward=True, any_frame=False)
-                for frame in self._decode(container):
-                    if frame.pts in wanted and wanted[frame.pts] not in found:
-                        found[wanted[frame.pts]] = frame.to_ndarray(format="rgb24")
-                    if frame.pts is not None and frame.pts >= pts:
-                        break
+            with self._open() as container:
+                for _ in self._scan(container):
+                    pass
+        pts = self._pts
+        if None in pts or any(a >= b for a, b in zip(pts, pts[1:])):
+            found = self._frames_in_one_pass(indices)  # no increasing pts to seek by
+        else:
+            found = self._frames_by_seeking(indices)
         missing = [i for i in indices if i not in found]
         if missing:
             raise DecodeError("decode_failed", f"frames {missing} could not be decoded")
         return [found[i] for i in indices]
 
+    def _frames_by_seeking(self, indices: Sequence[int]) -> dict:
+        """At most one seek per group of pictures holding wanted frames, then decode forward:
+        the cost is the distance from each group's keyframe to its last wanted frame."""
+        by_pts = {self._pts[i]: i for i in indices}
+        found: dict = {}
+        position, decoded = -1, None  # the last frame decoded, and the decoder positioned after it
+        with self._open() as container:
+            stream = container.streams.video[0]
+            for target in sorted(set(indices)):
+                at = bisect.bisect_right(self._keyframes, target) - 1
+                keyframe = self._keyframes[at] if at >= 0 else 0
+                if decoded is None or not keyframe - 1 <= position < target:
+                    container.seek(self._pts[keyframe], stream=stream, backward=True,
+                                   any_frame=False)
+                    decoded = self._decode(container, by_pts)
+                for frame in decoded:
+                    index = by_pts.get(frame.pts)
+                    if index is not None and index not in found:
+                        found[index] = frame.to_ndarray(format="rgb24")
+                    if frame.pts is not None and frame.pts >= self._pts[target]:
+                        break
+                else:
+                    decoded = None  # the end of the file: seek again for anything further
+                position = target if target in found else -1
+        return found
+
+    def _frames_in_one_pass(self, indices: Sequence[int]) -> dict:
+        wanted, found = set(indices), {}
+        with self._open() as container:
+            for index, frame in enumerate(self._decode(container)):
+                if index in wanted:
+                    found[index] = frame.to_ndarray(format="rgb24")
+                    if len(found) == len(wanted):
+                        break
+        return found
+
 
 def open_video(path: str, backend: str = "auto"):
-    """Open with decord, falling back to PyAV; raises DecodeError when neither can read it."""
+    """Open with PyAV, falling back to decord; raises DecodeError when neither can read it."""
     errors = []
-    for name, cls in (("decord", DecordVideo), ("pyav", PyAVVideo)):
+    for name, cls in (("pyav", PyAVVideo), ("decord", DecordVideo)):
         if backend not in ("auto", name):
             continue
         try:

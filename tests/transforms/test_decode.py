@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -35,20 +36,32 @@ def test_both_backends_decode_the_same_frames(scene_path):
     assert np.abs(frames["decord"] - frames["pyav"]).mean() < 3
 
 
-def test_falls_back_to_pyav_when_decord_cannot_open(scene_path, monkeypatch):
+def test_auto_is_pyav_and_falls_back_to_decord_when_pyav_cannot_open(scene_path, monkeypatch):
+    assert decode(scene_path)[0].info.decoder == "pyav"
+
     def refuse(path):
-        raise RuntimeError("decord refused")
-    monkeypatch.setattr(video_io.DecordVideo, "__init__", lambda self, path: refuse(path))
+        raise RuntimeError("pyav refused")
+    monkeypatch.setattr(video_io.PyAVVideo, "__init__", lambda self, path: refuse(path))
     outcome, pairs = decode(scene_path)
-    assert outcome.info.decoder == "pyav" and pairs
+    assert outcome.info.decoder == "decord" and pairs
 
 
-def test_only_kept_frames_are_decoded_at_full_resolution(scene_path, monkeypatch):
+def test_falls_back_to_decord_when_pyav_fails_mid_stream(scene_path, monkeypatch):
+    def fail(self, indices):
+        raise EOFError("pyav stopped")
+    monkeypatch.setattr(video_io.PyAVVideo, "frames", fail)
+    outcome, pairs = decode(scene_path)
+    assert outcome.info.decoder == "decord" and pairs
+
+
+@pytest.mark.parametrize("cls, backend", [(video_io.DecordVideo, "decord"),
+                                          (video_io.PyAVVideo, "pyav")])
+def test_only_kept_frames_are_decoded_at_full_resolution(scene_path, monkeypatch, cls, backend):
     asked = []
-    original = video_io.DecordVideo.frames
-    monkeypatch.setattr(video_io.DecordVideo, "frames",
+    original = cls.frames
+    monkeypatch.setattr(cls, "frames",
                         lambda self, indices: asked.append(list(indices)) or original(self, indices))
-    outcome, pairs = decode(scene_path, backend="decord")
+    outcome, pairs = decode(scene_path, backend=backend)
     wanted = sorted({i for p in pairs for i in (p.meta.before_index, p.meta.after_index)})
     assert asked == [wanted] and len(wanted) <= 6
 
@@ -73,3 +86,101 @@ def test_limits_refuse_oversized_videos(scene_path):
     with pytest.raises(video_io.DecodeError) as error:
         decode(scene_path, max_frames=50)
     assert error.value.reason == "too_long"
+
+
+def encode(path, frames, pix_fmt="yuv420p", codec="libx264", options=None, gop=None):
+    """Encode RGB frames with a chosen pixel format (write_video always takes yuv420p)."""
+    import av
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = pix_fmt
+        stream.options = options or {}
+        if gop:
+            stream.codec_context.gop_size = gop
+        for rgb in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode())
+    return str(path)
+
+
+def every_frame(path, convert):
+    import av
+    with av.open(str(path)) as container:
+        return [convert(frame) for frame in container.decode(video=0)]
+
+
+@pytest.mark.parametrize("pix_fmt, codec, size", [
+    ("yuv420p", "libx264", (160, 120)), ("yuvj420p", "libx264", (160, 120)),
+    ("yuv444p", "ffv1", (160, 120)), ("yuv420p", "ffv1", (161, 121)), ("gray", "ffv1", (161, 121)),
+    ("yuv420p10le", "ffv1", (160, 120))])
+def test_small_luma_is_the_grey_image(tmp_path, pix_fmt, codec, size):
+    from fixtures.videos import scene_frames
+    frames = list(scene_frames(num_frames=5, width=size[0], height=size[1]))
+    path = encode(tmp_path / f"v.{'mkv' if codec == 'ffv1' else 'mp4'}", frames, pix_fmt, codec)
+    # The luma plane, range-stretched, is what a conversion to RGB and then to grey gives.
+    luma = every_frame(path, lambda f: video_io.small_luma(f, *size))
+    grey = every_frame(path, lambda f: cv2.cvtColor(f.to_ndarray(format="rgb24"),
+                                                    cv2.COLOR_RGB2GRAY))
+    assert luma[0].shape == (size[1], size[0]) and luma[0].dtype == np.uint8
+    assert np.abs(np.stack(luma).astype(int) - np.stack(grey)).mean() < 1.5
+    # Smaller: that grey image shrunk (the 10-bit fallback is scaled by swscale instead).
+    small = every_frame(path, lambda f: video_io.small_luma(f, 40, 30))
+    expected = [video_io.shrink(g, 40, 30) for g in luma]
+    assert np.abs(np.stack(small).astype(int) - np.stack(expected)).mean() < 1
+
+
+def test_shrink_sizes_and_owns_its_pixels():
+    gray = np.random.default_rng(0).integers(0, 256, (721, 1283), dtype=np.uint8)
+    for size in ((160, 90), (161, 91), (1283, 721), (640, 360)):
+        small = video_io.shrink(gray[:, :], *size)
+        assert small.shape == (size[1], size[0]) and small.flags.c_contiguous
+        assert not np.shares_memory(small, gray)
+    flat = np.full((720, 1280), 77, np.uint8)
+    assert (video_io.shrink(flat, 160, 90) == 77).all()
+    # Anti-aliased: fine texture averages out instead of folding into a coarse pattern.
+    checkers = (np.indices((720, 1280)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    assert np.abs(video_io.shrink(checkers, 160, 90).astype(int) - 127).max() <= 1
+    ramp = np.tile(np.linspace(0, 255, 1280).astype(np.uint8), (720, 1))
+    area = cv2.resize(ramp, (160, 90), interpolation=cv2.INTER_AREA)
+    assert np.abs(video_io.shrink(ramp, 160, 90)[:, 2:-2].astype(int) - area[:, 2:-2]).max() <= 1
+
+
+@pytest.fixture(scope="module")
+def short_gop_path(tmp_path_factory):
+    """B-frames and a keyframe every 12 frames: seeking, continuing and skipping all happen."""
+    from fixtures.videos import scene_frames
+    frames = list(scene_frames(num_frames=80, motion_spans=((0, 80),), cut_at=(33,)))
+    return encode(tmp_path_factory.mktemp("gop") / "gop.mp4", frames,
+                  options={"preset": "veryfast", "crf": "23"}, gop=12)
+
+
+@pytest.mark.parametrize("indices", [[0], [79], [11, 12, 13], [5, 6, 40, 41, 78],
+                                     [3, 30, 31, 33, 34, 60, 79], list(range(0, 80, 7))])
+def test_pyav_frames_equal_a_full_decode(short_gop_path, indices):
+    expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
+    video = video_io.PyAVVideo(short_gop_path)
+    list(video.small_gray(32, 24))
+    assert len(video._keyframes) > 3  # the fixture does have several groups of pictures
+    for got, index in zip(video.frames(indices), indices):
+        assert np.array_equal(got, expected[index]), index
+    # Without the analysis pass first (the preflight check), and in any order.
+    fresh = video_io.PyAVVideo(short_gop_path)
+    for got, index in zip(fresh.frames(indices[::-1]), indices[::-1]):
+        assert np.array_equal(got, expected[index]), index
+
+
+def test_pyav_frames_without_usable_pts_decode_in_one_pass(short_gop_path):
+    expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
+    video = video_io.PyAVVideo(short_gop_path)
+    list(video.small_gray(32, 24))
+    video._pts[5] = video._pts[4]  # as in a file with repeated timestamps
+    got = video.frames([4, 50, 79])
+    assert all(np.array_equal(g, expected[i]) for g, i in zip(got, [4, 50, 79]))
+
+
+def test_frame_count_is_estimated_where_the_container_has_none(tmp_path):
+    from fixtures.videos import scene_frames
+    path = encode(tmp_path / "v.mkv", list(scene_frames(num_frames=50)))
+    info = video_io.PyAVVideo(path).info
+    assert info.num_frames == pytest.approx(50, abs=1)

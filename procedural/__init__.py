@@ -1,0 +1,1 @@
+"""A procedural dynamics domain: scenes of flat shapes, actions with known text, their renders."""

@@ -1,0 +1,91 @@
+"""The train-idp and eval-idp commands."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import typing
+from typing import List
+
+from training.config import TrainConfig
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        flag = "--" + field.name.replace("_", "-")
+        required = field.default is dataclasses.MISSING
+        help_text = field.metadata.get("help", "")
+        if hints[field.name] is bool:
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
+                                default=field.default, help=help_text)
+        else:
+            parser.add_argument(flag, dest=field.name, type=hints[field.name], required=required,
+                                default=None if required else field.default,
+                                help=help_text + ("" if required else f" (default: {field.default})"))
+
+
+def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
+    try:
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    except ValueError as error:
+        print(f"idp-corpus train-idp: {error}", file=sys.stderr)
+        return 2
+    from training.train import run
+    run(config, log=lambda line: print(line, flush=True))
+    print(f"wrote {config.output} (model, README.md card, training.json)")
+    return 0
+
+
+def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
+    from training.evaluate import evaluate, items_from_examples, items_from_manifest
+    from training.examples import read_examples
+    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    from transforms.prompt import DEFAULT_PROMPT
+    prompt = args.prompt or DEFAULT_PROMPT
+    if os.path.splitext(args.data)[1] in (".jsonl", ".json", ".parquet", ".csv"):
+        items = items_from_manifest(args.data)
+    else:
+        items = items_from_examples(read_examples(args.data)[0])
+    if not items:
+        print(f"idp-corpus eval-idp: no labelled pairs in {args.data}", file=sys.stderr)
+        return 1
+    model = IdpModelHandler(CaptionConfig(model=args.model, batch_size=args.batch_size,
+                                          device=args.device)).load_model()
+    result, rows = evaluate(model, items, prompt, args.max_new_tokens)
+    result = {"model": args.model, "data": args.data, **result}
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        with open(os.path.join(args.output, "metrics.json"), "w") as handle:
+            json.dump(result, handle, indent=2, sort_keys=True)
+        with open(os.path.join(args.output, "predictions.jsonl"), "w") as handle:
+            handle.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+def add_training_commands(commands) -> None:
+    train = commands.add_parser(
+        "train-idp", allow_abbrev=False, help="fine-tune an IDP model on labelled shards",
+        description="Train an inverse-dynamics captioner on (before, action, after) shards: loss "
+                    "on the action tokens only, seeded, checkpointed (rerun the same command to "
+                    "resume), evaluated at the end. The output folder is a model the pipeline "
+                    "loads with --model.")
+    _add_config_flags(train, TrainConfig)
+    train.set_defaults(handler=_train)
+    evaluate = commands.add_parser(
+        "eval-idp", allow_abbrev=False, help="measure an IDP model on labelled pairs",
+        description="Caption quality (exact match, BLEU, ROUGE-L), order-swap consistency, label "
+                    "preference and verifier accuracy of an IDP model. DATA is a JSONL/Parquet "
+                    "manifest (id, before, after, action, optional inverse, candidates, answer; "
+                    "as `idp-corpus synth` writes pairs.jsonl) or labelled shards.")
+    evaluate.add_argument("--model", required=True, help="IDP model: hub id or folder")
+    evaluate.add_argument("--data", required=True, help="manifest or dataset folder / shard glob")
+    evaluate.add_argument("--output", default="", help="folder for metrics.json, predictions.jsonl")
+    evaluate.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
+    evaluate.add_argument("--max-new-tokens", type=int, default=24)
+    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    evaluate.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
+    evaluate.set_defaults(handler=_eval)
