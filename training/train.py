@@ -6,7 +6,6 @@ default, LoRA (peft) with --lora for models too large for that.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -136,7 +135,3 @@ def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
     from training.save import finish
     return finish(config, model, processor, device, held, counts, history, start,
                   time.time() - started, log, num_train=len(train))
-
-
-def config_record(config: TrainConfig) -> Dict:
-    return dataclasses.asdict(config)
