@@ -15,7 +15,7 @@ import av
 import cv2
 
 from transforms import motion, video_io
-from transforms.decode import DecodeConfig, process_source
+from transforms.decode_core import DecodeConfig, process_source
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
 

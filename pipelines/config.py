@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from transforms.caption_qc import CaptionQcConfig
-from transforms.decode import DecodeConfig
+from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
 from transforms.idp_model import CaptionConfig

@@ -82,7 +82,7 @@ def check_decoders(sources: List[VideoSource]) -> Optional[str]:
     problems = []
     sources = [s for s in sources if not s.images and not s.problem][:PROBE_INPUTS]  # videos
     for source in sources:
-        from transforms.decode import local_copy
+        from transforms.decode_core import local_copy
         try:
             with local_copy(source.uri) as path:
                 problem = _probe_codec(path)

@@ -8,11 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
-import numpy as np
-
-from transforms.prompt import render_prompt
-
-PREP_THREADS = 8  # image downscaling threads (PIL releases the GIL while resizing)
+from transforms.idp_inputs import PairInputs
 
 
 def token_logprob_stats(logprobs, generated, eos_ids):
@@ -30,34 +26,6 @@ def token_logprob_stats(logprobs, generated, eos_ids):
     return mean, count
 
 
-def input_short_side(image_processor) -> Optional[int]:
-    """The shorter side of the images the model takes, when its processor has a fixed one."""
-    size = getattr(image_processor, "size", None) or {}
-    if not isinstance(size, dict):
-        return None
-    if size.get("shortest_edge"):
-        return int(size["shortest_edge"])
-    if size.get("height") and size.get("width"):
-        return int(min(size["height"], size["width"]))
-    return None  # dynamic resolution (min/max pixels): the processor decides
-
-
-def shrink(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
-    """Downscale a frame far larger than the model's input before the processor sees it.
-
-    Processors resize with slow, exact filters on full frames (a 1080p frame is 20x the pixels of
-    a 336 px input); a box-filtered PIL reduction to the input scale costs a fraction of that.
-    Frames less than twice the input size are left to the processor as they are.
-    """
-    height, width = image.shape[:2]
-    if short_side is None or min(height, width) < 2 * short_side:
-        return image
-    from PIL import Image
-    scale = short_side / min(height, width)
-    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
-
-
 class IdpModel:
     """A loaded processor and model; `caption` is the whole hot path, one call per batch.
 
@@ -73,31 +41,16 @@ class IdpModel:
         if eos is None:
             eos = processor.tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
-        self._short_side = input_short_side(getattr(processor, "image_processor", None))
-        self._resizers = self._ahead = None  # thread pools, made on first use
+        self._prepare = PairInputs(processor, device, model.dtype)
+        self._ahead = None  # thread pool preparing the next chunk, made on first use
 
     def revision(self) -> Optional[str]:
         return self._revision
 
-    def _shrink_all(self, images: list) -> list:
-        if self._short_side is None or all(
-                min(image.shape[:2]) < 2 * self._short_side for image in images):
-            return images
-        if self._resizers is None:
-            self._resizers = ThreadPoolExecutor(PREP_THREADS, thread_name_prefix="idp-resize")
-        return list(self._resizers.map(shrink, images, [self._short_side] * len(images)))
-
-    def inputs(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
-        """Processor output for a batch: one text per pair, images flat as b0, a0, b1, a1, ..."""
-        text = render_prompt(self.processor, prompt)
-        images = self._shrink_all([image for pair in zip(befores, afters) for image in pair])
-        # `device` lets a torchvision-backed image processor resize and normalise on the GPU.
-        batch = self.processor(
-            images=images, text=[text] * len(befores), padding=True, return_tensors="pt",
-            input_data_format="channels_last", device=self.device)
-        batch = batch.to(self.device)
-        batch["pixel_values"] = batch["pixel_values"].to(self.model.dtype)
-        return batch
+    def inputs(self, befores, afters, prompt: str):
+        """Processor output for a batch, on the device: one text per pair, images flat as
+        b0, a0, b1, a1, ..."""
+        return self._prepare(befores, afters, prompt)
 
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
         """[(raw answer, mean log-prob of its tokens, number of tokens, whether it ended with

@@ -1,7 +1,7 @@
 import numpy as np
 
 from transforms.change_map import change_map, from_npy, to_npy
-from transforms.decode import DecodeConfig, decode_video
+from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig
 

@@ -4,7 +4,7 @@ import pytest
 
 from schemas.records import VideoSource
 from transforms import video_io
-from transforms.decode import DecodeConfig, decode_video
+from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig
 

@@ -5,7 +5,7 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import PairScores
-from transforms.decode import DecodeConfig, decode_video
+from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.filter import FilterConfig, FilterPairs, check
 from transforms.sample import SampleConfig

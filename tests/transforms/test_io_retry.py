@@ -3,7 +3,7 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from transforms.decode import DecodeConfig, process_source
+from transforms.decode_core import DecodeConfig, process_source
 from transforms.discover import expand_input
 from transforms.sample import SampleConfig
 

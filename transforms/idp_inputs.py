@@ -1,0 +1,103 @@
+"""Model inputs for a batch of frame pairs: the CPU half of the caption hot path.
+
+Two costs grow with the batch (docs/performance.md): resizing full frames down to the model's
+input size, and tokenising the prompt once per pair (the processor expands every image
+placeholder into hundreds of image tokens first). Frames many times the input size are halved
+with OpenCV on a thread pool first; and the prompt, the same for every pair, is tokenised once
+when the image processor makes a fixed number of tokens per image.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional, Sequence
+
+import numpy as np
+
+from transforms.prompt import render_prompt
+
+PREP_THREADS = 8  # resizing threads (OpenCV releases the GIL)
+
+
+def input_short_side(image_processor) -> Optional[int]:
+    """The shorter side of the images the model takes, when its processor has a fixed one."""
+    size = getattr(image_processor, "size", None)
+    if not hasattr(size, "get"):  # a dict, or transformers' SizeDict
+        return None
+    if size.get("shortest_edge"):
+        return int(size["shortest_edge"])
+    if size.get("height") and size.get("width"):
+        return int(min(size["height"], size["width"]))
+    return None  # dynamic resolution (min/max pixels): the processor decides
+
+
+def shrink(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
+    """Halve a frame far larger than the model's input (2x box filter: OpenCV's fast path) while
+    it stays at least twice the input size.
+
+    The processor's own resample then does the last step, from 2-4x the input size instead of
+    from full resolution: the model sees what its processor would make of the full frame (the
+    halvings only low-pass what that resample discards anyway), for a fraction of the work.
+    """
+    import cv2
+    height, width = image.shape[:2]
+    if short_side is None:
+        return image
+    while min(height, width) >= 4 * short_side:
+        image = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        height, width = image.shape[:2]
+    return image
+
+
+class PairInputs:
+    """`(befores, afters, prompt)` -> the processor's batch on the model's device: one text per
+    pair, images flat as b0, a0, b1, a1, ..."""
+
+    def __init__(self, processor, device: str, dtype):
+        self.processor, self.device, self.dtype = processor, device, dtype
+        self._short_side = input_short_side(getattr(processor, "image_processor", None))
+        self._text_rows = {}  # prompt text -> its one-pair processor output (fixed-size only)
+        self._resizers = None  # thread pool, made on first use
+
+    def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
+        text = render_prompt(self.processor, prompt)
+        images = self._shrink_all([image for pair in zip(befores, afters) for image in pair])
+        batch = self._shared_text(text, images)
+        if batch is None:
+            batch = self._processor(text, images)
+        batch = batch.to(self.device)
+        batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
+        return batch
+
+    def _shrink_all(self, images: list) -> list:
+        if self._short_side is None or all(
+                min(image.shape[:2]) < 4 * self._short_side for image in images):
+            return images
+        if self._resizers is None:
+            self._resizers = ThreadPoolExecutor(PREP_THREADS, thread_name_prefix="idp-resize")
+        return list(self._resizers.map(shrink, images, [self._short_side] * len(images)))
+
+    def _processor(self, text: str, images: list):
+        # `device` lets a torchvision-backed image processor resize and normalise on the GPU.
+        return self.processor(
+            images=images, text=[text] * (len(images) // 2), padding=True, return_tensors="pt",
+            input_data_format="channels_last", device=self.device)
+
+    def _shared_text(self, text: str, images: list):
+        """The batch built from the image processor alone plus one pair's text rows, repeated;
+        None where that would not equal the processor's own batch: image processors that return
+        more than `pixel_values` (image sizes, grids, tiles: a per-image token count) or not one
+        entry per image."""
+        if self._short_side is None:
+            return None
+        one = self._text_rows.get(text)
+        if one is None:
+            one = self._text_rows[text] = self._processor(text, images[:2])
+        pixels = self.processor.image_processor(
+            images, return_tensors="pt", input_data_format="channels_last", device=self.device)
+        values = pixels.get("pixel_values")
+        if (set(pixels.keys()) != {"pixel_values"} or values.shape[0] != len(images)
+                or one["pixel_values"].shape[1:] != values.shape[1:]):
+            return None
+        batch = {key: value.repeat(len(images) // 2, *[1] * (value.ndim - 1))
+                 for key, value in one.items() if key != "pixel_values"}
+        return type(one)({**batch, "pixel_values": values})
