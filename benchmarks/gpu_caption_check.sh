@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The GPU check of the caption stage, as run on the device machine (one H100/H200, no internet).
+# Usage: bash benchmarks/gpu_caption_check.sh OUT_DIR
+set -uo pipefail
+out=${1:?output folder}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+python - <<'PY' | tee -a "$out/gpu.txt"
+import torch, transformers
+try:
+    import torchvision; tv = torchvision.__version__
+except ImportError:
+    tv = "absent"
+print("torch", torch.__version__, "transformers", transformers.__version__, "torchvision", tv)
+PY
+python -m benchmarks.caption_gpu --sizes 1,8,32,64,128 --repeats 2 \
+  --json "$out/caption_gpu.json" 2>&1 | grep -v Warning | tail -n 40
