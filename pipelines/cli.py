@@ -26,7 +26,8 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
               file=sys.stderr)
         return 2
     except Exception as error:  # noqa: BLE001 - whatever stopped the run, say it in one line
-        reason = next((line for line in str(error).splitlines() if "TooManyFailures" in line),
+        reason = next((line for line in str(error).splitlines()
+                       if "TooManyFailures" in line or "LostPairs" in line),
                       f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         print(f"idp-corpus build failed: {reason.strip()}", file=sys.stderr)
         return 1
