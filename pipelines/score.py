@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
 from schemas.sample import safe_id, sample_key
 from transforms.caption import CaptionPairs
-from transforms.discover import read_manifest
+from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index
 from transforms.idp_model import CaptionConfig
 from transforms.image_pairs import read_image
@@ -45,11 +45,10 @@ def _pair(item_id: str, action: str, index: int, uri: str, before, after) -> Fra
 
 
 def pairs_from_row(row: Dict, base: str) -> Iterator[FramePair]:
-    resolve = lambda uri: uri if "://" in uri or os.path.isabs(uri) else f"{base}/{uri}"  # noqa
-    before = read_image(resolve(row["before"]))
+    before = read_image(resolve_relative(row["before"], base))
     for index, candidate in enumerate(row["candidates"]):
         yield _pair(str(row["id"]), row["action"], index, candidate, before,
-                    read_image(resolve(candidate)))
+                    read_image(resolve_relative(candidate, base)))
 
 
 def pairs_from_shard(url: str) -> Iterator[FramePair]:

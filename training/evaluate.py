@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from training import metrics
-from transforms.discover import read_manifest
+from transforms.discover import read_manifest, resolve_relative
 from transforms.image_pairs import read_image
 from transforms.prompt import parse_action
 
@@ -33,13 +33,13 @@ def items_from_manifest(path: str) -> List[EvalItem]:
     """A JSONL/Parquet manifest: id, before, after, action, and optionally inverse, candidates
     and answer (image paths relative to the manifest), as `idp-corpus synth` writes pairs.jsonl."""
     base = os.path.dirname(path)
-    resolve = lambda uri: uri if "://" in uri or os.path.isabs(uri) else os.path.join(base, uri)  # noqa
     items = []
     for row in read_manifest(path):
-        candidates = tuple(read_image(resolve(c)) for c in row.get("candidates") or ())
+        candidates = tuple(read_image(resolve_relative(c, base))
+                           for c in row.get("candidates") or ())
         items.append(EvalItem(
-            id=str(row["id"]), before=read_image(resolve(row["before"])),
-            after=read_image(resolve(row["after"])), action=row["action"],
+            id=str(row["id"]), before=read_image(resolve_relative(row["before"], base)),
+            after=read_image(resolve_relative(row["after"], base)), action=row["action"],
             inverse=row.get("inverse") or None, candidates=candidates,
             answer=row.get("answer") if candidates else None))
     return items

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from schemas.records import VideoOutcome
+from schemas.records import VideoOutcome, VideoSource
 from transforms.decode_core import DecodeConfig, process_source
 from transforms.isolation import ChildFailed, IsolatedCall
 from transforms.sample import SampleConfig

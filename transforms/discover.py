@@ -102,7 +102,7 @@ def expand_manifest(uri: str) -> List[VideoSource]:
             sources.append(VideoSource(uri=placeholder, video_id=video_id_for(placeholder),
                                        problem="missing_uri"))
             continue
-        fs, path = fsspec.core.url_to_fs(_resolve(target, base))
+        fs, path = fsspec.core.url_to_fs(resolve_relative(target, base))
         try:
             info = fs.info(path)
         except FileNotFoundError:
@@ -111,7 +111,7 @@ def expand_manifest(uri: str) -> List[VideoSource]:
     return sources
 
 
-def _resolve(target: str, base: str) -> str:
+def resolve_relative(target: str, base: str) -> str:
     """A manifest's relative path, relative to the manifest; URLs and absolute paths as they are."""
     if "://" in target or os.path.isabs(target) or not base:
         return target
@@ -132,7 +132,7 @@ def expand_aurora(uri: str) -> List[VideoSource]:
         sources.append(VideoSource(
             uri=pair_uri, video_id=video_id_for(pair_uri), label=instruction,
             class_name=_text(item.get("class")), dataset=uri, problem=problem,
-            images=(_resolve(before, base), _resolve(after, base)) if not problem else None))
+            images=(resolve_relative(before, base), resolve_relative(after, base)) if not problem else None))
     return sources
 
 

@@ -6,7 +6,6 @@ from pipelines import config as build_options
 from pipelines.build import run
 from pipelines.cli import parser
 from transforms import filter as filters
-from transforms.finalize import LostPairs
 
 
 def test_a_pair_lost_between_decoding_and_writing_stops_the_commit(tmp_path, monkeypatch):
