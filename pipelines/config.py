@@ -104,15 +104,22 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
         kind = _base_type(hint)
         help_text = field.metadata.get("help") or CAPTION_HELP.get(field.name, "")
         default = field.default if field.default is not dataclasses.MISSING else None
-        help_text = f"[{section}] {help_text} (default: {default})"
-        if kind is bool:
-            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
-                                default=None, help=help_text)
-        elif typing.get_origin(kind) is tuple:
-            parser.add_argument(flag, dest=field.name, action="append", default=None,
-                                help=help_text)
-        else:
-            parser.add_argument(flag, dest=field.name, type=kind, default=None, help=help_text)
+        # No argparse default: a flag left out must not override a config file's value.
+        add_field_flag(parser, flag, field.name, kind, None,
+                       f"[{section}] {help_text} (default: {default})")
+
+
+def add_field_flag(parser: argparse.ArgumentParser, flag: str, dest: str, kind, default,
+                   help_text: str, required: bool = False) -> None:
+    """One flag for a config dataclass field: --x/--no-x for bools, repeatable for tuples."""
+    if kind is bool:
+        parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
+                            default=default, help=help_text)
+    elif typing.get_origin(kind) is tuple:
+        parser.add_argument(flag, dest=dest, action="append", default=default, help=help_text)
+    else:
+        parser.add_argument(flag, dest=dest, type=kind, default=default, required=required,
+                            help=help_text)
 
 
 def load_yaml(path: str) -> Dict[str, Any]:

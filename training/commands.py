@@ -9,6 +9,7 @@ import sys
 import typing
 from typing import List
 
+from pipelines.config import add_field_flag
 from training.config import TrainConfig
 
 
@@ -18,13 +19,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
         flag = "--" + field.name.replace("_", "-")
         required = field.default is dataclasses.MISSING
         help_text = field.metadata.get("help", "")
-        if hints[field.name] is bool:
-            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
-                                default=field.default, help=help_text)
-        else:
-            parser.add_argument(flag, dest=field.name, type=hints[field.name], required=required,
-                                default=None if required else field.default,
-                                help=help_text + ("" if required else f" (default: {field.default})"))
+        add_field_flag(parser, flag, field.name, hints[field.name],
+                       None if required else field.default,
+                       help_text + ("" if required else f" (default: {field.default})"), required)
 
 
 def _train(args: argparse.Namespace, beam_args: List[str]) -> int:

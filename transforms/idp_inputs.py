@@ -37,6 +37,8 @@ def shrink(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
     The processor's own resample then does the last step, from 2-4x the input size instead of
     from full resolution: the model sees what its processor would make of the full frame (the
     halvings only low-pass what that resample discards anyway), for a fraction of the work.
+    Not down to 1-2x: the last step would then be a box filter where the model was trained on
+    its processor's own (bicubic, antialiased) resample.
     """
     import cv2
     height, width = image.shape[:2]
