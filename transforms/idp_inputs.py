@@ -58,6 +58,7 @@ class PairInputs:
         self.processor, self.device, self.dtype = processor, device, dtype
         self._short_side = input_short_side(getattr(processor, "image_processor", None))
         self._text_rows = {}  # prompt text -> its one-pair processor output (fixed-size only)
+        self._shared_fits = self._short_side is not None  # until a batch shows it does not
         self._resizers = None  # thread pool, made on first use
 
     def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
@@ -89,7 +90,7 @@ class PairInputs:
         None where that would not equal the processor's own batch: image processors that return
         more than `pixel_values` (image sizes, grids, tiles: a per-image token count) or not one
         entry per image."""
-        if self._short_side is None:
+        if not self._shared_fits:
             return None
         one = self._text_rows.get(text)
         if one is None:
@@ -99,6 +100,7 @@ class PairInputs:
         values = pixels.get("pixel_values")
         if (set(pixels.keys()) != {"pixel_values"} or values.shape[0] != len(images)
                 or one["pixel_values"].shape[1:] != values.shape[1:]):
+            self._shared_fits = False  # this processor's batches need it whole, every time
             return None
         batch = {key: value.repeat(len(images) // 2, *[1] * (value.ndim - 1))
                  for key, value in one.items() if key != "pixel_values"}
