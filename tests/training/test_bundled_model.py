@@ -14,12 +14,13 @@ from transforms.idp_model import CaptionConfig, IdpModelHandler
 from transforms.prompt import DEFAULT_PROMPT
 
 MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "models", "tiny-idp")
-HELD_OUT_SEED = 9001  # the model was trained on seed 1 and evaluated on seed 2
-# The bundled model gets 84 % of these captions and 85 % of the reversals right (measured on this
-# very set), short of the 90 % the project aims for (docs in models/tiny-idp/README.md); the
-# floors sit a few points below what it reaches, far above what a model that ignores the images,
-# swaps before and after or reads the wrong prompt gets (near 0 %).
-CAPTION_FLOOR = 0.78
+HELD_OUT_SEED = 9001  # the model was trained on seeds 1 and 3 and evaluated on seed 2
+# Measured on this very set (80 scenes): 71 of 80 videos captioned exactly right through the
+# whole pipeline (88.75 %), 90 % of image pairs, 93.75 % of reversals; on the 300 scenes of its
+# eval set 93.3 % and 93.3 % (models/tiny-idp/README.md). The misses are circle/square. The
+# floors sit a few scenes below, far above what a model that ignores the images, swaps before
+# and after or reads the wrong prompt gets (near 0 %).
+CAPTION_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +55,16 @@ def test_videos_through_the_whole_pipeline_get_the_true_action(held_out, build, 
 
 def test_reversed_pairs_get_the_inverse_action(metrics):
     assert metrics["invertible_items"] == metrics["items"]
-    assert metrics["swap_consistency"] >= CAPTION_FLOOR
+    assert metrics["swap_consistency"] >= 0.9
 
 
 def test_the_true_action_scores_above_a_wrong_one(metrics):
-    assert metrics["label_preference"] >= 0.93
+    assert metrics["label_preference"] >= 0.95  # measured 1.0
 
 
 def test_verifier_picks_the_true_after_image_among_four(metrics):
     assert metrics["verifier_candidates"] == 4
-    assert metrics["verifier_accuracy"] >= 0.95
+    assert metrics["verifier_accuracy"] >= 0.95  # measured 1.0
 
 
 def test_pairs_get_the_true_action(metrics):
