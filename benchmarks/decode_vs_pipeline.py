@@ -108,8 +108,8 @@ def folder(cache: str, name: str, videos) -> str:
 
 def scaling(cache: str) -> dict:
     """1 vs 2 workers on eight 720p 60 s videos (12,000 frames), and the same builds of one
-    3-second video: their wall time is mostly the fixed start-up (Beam, SDK workers, decode children),
-    which the second speedup leaves out."""
+    3-second video: their wall time is mostly the fixed start-up (Beam, SDK workers, decode
+    children), which the second speedup leaves out."""
     work = folder(cache, "scaling", [("720p", 60)] * 8)
     startup = folder(cache, "startup", [("720p", 3)])
     # The same frames decoded by plain PyAV: the CPU path's ratio once start-up is amortised.
