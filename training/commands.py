@@ -19,9 +19,10 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
         flag = "--" + field.name.replace("_", "-")
         required = field.default is dataclasses.MISSING
         help_text = field.metadata.get("help", "")
+        if not required:
+            help_text += f" (default: {field.default})"
         add_field_flag(parser, flag, field.name, hints[field.name],
-                       None if required else field.default,
-                       help_text + ("" if required else f" (default: {field.default})"), required)
+                       None if required else field.default, help_text, required)
 
 
 def _train(args: argparse.Namespace, beam_args: List[str]) -> int:

@@ -132,7 +132,8 @@ def expand_aurora(uri: str) -> List[VideoSource]:
         sources.append(VideoSource(
             uri=pair_uri, video_id=video_id_for(pair_uri), label=instruction,
             class_name=_text(item.get("class")), dataset=uri, problem=problem,
-            images=(resolve_relative(before, base), resolve_relative(after, base)) if not problem else None))
+            images=None if problem else (resolve_relative(before, base),
+                                         resolve_relative(after, base))))
     return sources
 
 

@@ -9,7 +9,7 @@ from transforms.prompt import DEFAULT_PROMPT, render_prompt
 
 
 def smooth_frame(height, width, seed=0):
-    """Random colours that vary over about a quarter of the frame: pictures that survive a resize."""
+    """Random colours varying over about a quarter of the frame: pictures that survive a resize."""
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
