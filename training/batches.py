@@ -10,12 +10,16 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from transforms.idp_inputs import input_short_side
+from transforms.idp_runtime import right_padded
 from transforms.prompt import render_prompt
+
 
 class BatchEncoder:
     def __init__(self, processor, prompt: str):
         self.processor, self.tokenizer = processor, processor.tokenizer
-        size = 2 * _input_side(processor.image_processor)
+        # Any image size gives the same prompt tokens with a fixed-size processor.
+        size = 2 * (input_short_side(processor.image_processor) or 224)
         blank = np.zeros((size, size, 3), np.uint8)
         encoded = processor(images=[blank, blank], text=[render_prompt(processor, prompt)],
                             return_tensors="pt")
@@ -39,14 +43,8 @@ class BatchEncoder:
         flattened to b0, a0, b1, a1, ... as the processor orders them. Targets are each action
         and an end-of-sequence, right-padded; `target_mask` marks the real ones."""
         import torch
-        targets = [self.action_ids(action) for action in actions]
-        width = max(len(target) for target in targets)
-        target_ids = torch.full((len(targets), width), self.pad_id, dtype=torch.long)
-        target_mask = torch.zeros_like(target_ids)
-        for row, target in enumerate(targets):
-            target_ids[row, :len(target)] = torch.as_tensor(target)
-            target_mask[row, :len(target)] = 1
-        prompt = torch.as_tensor(self.prompt_ids).expand(len(targets), -1)
+        target_ids, target_mask = right_padded([self.action_ids(a) for a in actions], self.pad_id)
+        prompt = torch.as_tensor(self.prompt_ids).expand(len(actions), -1)
         return {"input_ids": torch.cat([prompt, target_ids], 1),
                 "attention_mask": torch.cat([torch.ones_like(prompt), target_mask], 1),
                 "pixel_values": pixels.reshape(-1, *pixels.shape[2:]),
@@ -65,9 +63,3 @@ def action_loss(model, batch: Dict):
         logits.float().transpose(1, 2), target_ids, reduction="none")
     return (losses * target_mask).sum() / target_mask.sum()
 
-
-def _input_side(image_processor) -> int:
-    size = getattr(image_processor, "crop_size", None) or getattr(image_processor, "size", None)
-    if isinstance(size, dict):
-        return int(size.get("height") or size.get("shortest_edge") or 224)
-    return 224

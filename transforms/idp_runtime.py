@@ -26,6 +26,19 @@ def token_logprob_stats(logprobs, generated, eos_ids):
     return mean, count
 
 
+def right_padded(targets: Sequence[Sequence[int]], pad_id: int):
+    """(ids, mask) of token lists right-padded to the longest: (len(targets), longest) long
+    tensors, the mask 1 where a real token is."""
+    import torch
+    width = max(len(target) for target in targets)
+    ids = torch.full((len(targets), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, target in enumerate(targets):
+        ids[row, :len(target)] = torch.as_tensor(target, dtype=torch.long)
+        mask[row, :len(target)] = 1
+    return ids, mask
+
+
 class IdpModel:
     """A loaded processor and model; `caption` is the whole hot path, one call per batch.
 
@@ -87,14 +100,9 @@ class IdpModel:
         prompt_ids = batch["input_ids"]
         targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
                    for action in actions]
-        width = max(len(target) for target in targets)
         # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
-        target_ids = torch.full((len(targets), width), tokenizer.pad_token_id or 0,
-                                dtype=prompt_ids.dtype)
-        target_mask = torch.zeros_like(target_ids)
-        for row, target in enumerate(targets):
-            target_ids[row, :len(target)] = torch.as_tensor(target)
-            target_mask[row, :len(target)] = 1
+        target_ids, target_mask = right_padded(targets, tokenizer.pad_token_id or 0)
+        width = target_ids.shape[1]
         target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
         extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
         with torch.inference_mode():
