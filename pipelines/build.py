@@ -59,7 +59,13 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
 
 
 def pipeline_options(beam_args) -> PipelineOptions:
-    """Beam options; the local runner uses every core unless told otherwise."""
+    """Beam options; the local runner uses every core unless told otherwise.
+
+    Locally the SDK workers are threads of this process (`multi_threading`), not processes:
+    the CPU-heavy work, decoding, runs in each worker's decode child process anyway, and worker
+    processes cost a start-up of seconds (each imports Beam, this package and their decoders)
+    that a small run never earns back (docs/performance.md).
+    """
     options = PipelineOptions(beam_args)
     standard = options.view_as(StandardOptions)
     direct = options.view_as(DirectOptions)
@@ -68,7 +74,7 @@ def pipeline_options(beam_args) -> PipelineOptions:
         options.view_as(WorkerOptions).default_sdk_harness_log_level = "WARNING"
     if standard.runner in (None, "DirectRunner", "direct"):
         if "--direct_running_mode" not in given:
-            direct.direct_running_mode = "multi_processing"
+            direct.direct_running_mode = "multi_threading"
         if "--direct_num_workers" not in given and direct.direct_running_mode != "in_memory":
             direct.direct_num_workers = 0  # one worker per core
     return options

@@ -17,7 +17,7 @@ from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
-from transforms.idp_model import CaptionConfig
+from transforms.caption_config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
 from transforms.write import WriteConfig

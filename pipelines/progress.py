@@ -9,8 +9,8 @@ The figures are the pipeline's own Beam counters (namespace idp_corpus), read wh
   counters of the bundles already finished. This reaches into two internals of Beam's
   FnApiRunner; where they are missing the display shows elapsed time only and says so. With
   `--direct_running_mode in_memory` a bundle runs inside the runner's own call, so the figures
-  move only as bundles (about one per stage) finish; the default multi_processing mode and
-  multi_threading report as they go.
+  move only as bundles (about one per stage) finish; the default multi_threading mode and
+  multi_processing report as they go.
 
 Shown only when stderr is a terminal; the final counters are in the build's summary anyway.
 """

@@ -23,7 +23,7 @@ from transforms.caption import CaptionPairs
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
 from transforms.existing import read_index, read_rows
 from transforms.finalize import commit_version
-from transforms.idp_model import CaptionConfig
+from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
 from transforms.shard_read import decode_jpeg, read_shard
 from transforms.storage import join

@@ -23,7 +23,7 @@ from schemas.sample import safe_id, sample_key
 from transforms.caption import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index
-from transforms.idp_model import CaptionConfig
+from transforms.caption_config import CaptionConfig
 from transforms.image_pairs import read_image
 from transforms.shard_read import decode_jpeg, read_shard
 from transforms.storage import join, write_bytes

@@ -5,6 +5,7 @@ cross-process proxy when the model is shared on a GPU.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
@@ -44,6 +45,10 @@ class IdpModel:
 
     A batch larger than `max_batch` is captioned in chunks (GPU memory stays bounded whatever
     the batch), the next chunk's inputs prepared on a thread while the model generates.
+    One call at a time: Beam shares the loaded model between the worker threads of a process
+    (and a shared GPU model between processes, whose calls arrive on threads), and a fast
+    tokenizer raises "Already borrowed" when two threads use it at once. One batch at a time
+    is also what fills the device.
     """
 
     def __init__(self, processor, model, device: str, revision: Optional[str],
@@ -55,7 +60,8 @@ class IdpModel:
             eos = processor.tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
         self._prepare = PairInputs(processor, device, model.dtype)
-        self._ahead = None  # thread pool preparing the next chunk, made on first use
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="idp-prepare")  # next chunk
+        self._one_call = threading.Lock()
 
     def revision(self) -> Optional[str]:
         return self._revision
@@ -68,12 +74,14 @@ class IdpModel:
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
         """[(raw answer, mean log-prob of its tokens, number of tokens, whether it ended with
         end-of-sequence)] for each pair, in order."""
+        with self._one_call:
+            return self._caption(befores, afters, prompt, max_new_tokens)
+
+    def _caption(self, befores, afters, prompt: str, max_new_tokens: int):
         size = self.max_batch or len(befores) or 1
         chunks = [(befores[i:i + size], afters[i:i + size]) for i in range(0, len(befores), size)]
         if len(chunks) <= 1:
             return self._generate(self.inputs(befores, afters, prompt), max_new_tokens)
-        if self._ahead is None:
-            self._ahead = ThreadPoolExecutor(1, thread_name_prefix="idp-prepare")
         answers = []
         pending = self._ahead.submit(self.inputs, *chunks[0], prompt)
         for index in range(len(chunks)):
@@ -89,9 +97,11 @@ class IdpModel:
         forward pass per chunk of at most max_batch pairs."""
         size = self.max_batch or len(befores) or 1
         results = []
-        for start in range(0, len(befores), size):
-            batch = self.inputs(befores[start:start + size], afters[start:start + size], prompt)
-            results.extend(self._teacher_forced(batch, actions[start:start + size]))
+        with self._one_call:
+            for start in range(0, len(befores), size):
+                batch = self.inputs(befores[start:start + size], afters[start:start + size],
+                                    prompt)
+                results.extend(self._teacher_forced(batch, actions[start:start + size]))
         return results
 
     def _teacher_forced(self, batch, actions: Sequence[str]):

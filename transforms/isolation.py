@@ -1,13 +1,19 @@
 """Run native decoding in a child process, so that a decoder that crashes or hangs on one file
 costs that file, not the run.
 
-The child is started once (spawn: safe beside the gRPC threads of a Beam worker) and reused for
-every call; when it dies or overruns its time it is killed and replaced on the next call.
+The child is started once and reused for every call; when it dies or overruns its time it is
+killed and replaced on the next call. It is a fresh interpreter (safe beside the gRPC threads of
+a Beam worker) started by subprocess, not multiprocessing's spawn: spawn re-imports the parent's
+main module in the child, which in a Beam worker is the whole SDK (about 1.3 CPU-seconds, and
+the child's memory) for a process that needs only the decoders.
 """
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import os
+import subprocess
+import sys
+from multiprocessing.connection import Connection
 from typing import Any, Callable, Optional
 
 
@@ -27,17 +33,22 @@ def _import(modules) -> None:
         importlib.import_module(module)
 
 
-def _serve(connection) -> None:
+def serve(read_fd: int, write_fd: int) -> None:
+    """The child's loop: (function, args) in, ("ok", result) or ("error", exception) out."""
+    _serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
+
+
+def _serve(requests: Connection, replies: Connection) -> None:
     while True:
         try:
-            function, args = connection.recv()
+            function, args = requests.recv()
         except EOFError:
             return
         try:
             reply = ("ok", function(*args))
         except Exception as error:  # noqa: BLE001 - handed back to the parent, raised there
             reply = ("error", error)
-        connection.send(reply)
+        replies.send(reply)
 
 
 class IsolatedCall:
@@ -46,36 +57,42 @@ class IsolatedCall:
     def __init__(self, timeout_seconds: float, preload=()):
         self._timeout = timeout_seconds
         self._preload = tuple(preload)
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Optional[multiprocessing.Process] = None
-        self._connection = None
+        self._process: Optional[subprocess.Popen] = None
+        self._requests: Optional[Connection] = None
+        self._replies: Optional[Connection] = None
 
     def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        self._process = self._context.Process(target=_serve, args=(child,), daemon=True)
-        self._process.start()
-        child.close()
-        self._connection = parent
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        # The child imports from the same places as this process (tests, editable installs).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import sys, transforms.isolation as i; "
+             "i.serve(int(sys.argv[1]), int(sys.argv[2]))", str(request_read), str(reply_write)],
+            pass_fds=(request_read, reply_write), env=env, stdin=subprocess.DEVNULL)
+        os.close(request_read)
+        os.close(reply_write)
+        self._requests = Connection(request_write, readable=False)
+        self._replies = Connection(reply_read, writable=False)
         # Import what the calls need before any call is timed.
-        self._connection.send((_import, (self._preload,)))
-        if not self._connection.poll(STARTUP_SECONDS):
+        self._requests.send((_import, (self._preload,)))
+        if not self._replies.poll(STARTUP_SECONDS):
             self.close()
             raise RuntimeError("the decoder process did not start")
-        self._connection.recv()
+        self._replies.recv()
 
     def call(self, function: Callable, *args) -> Any:
-        if self._process is None or not self._process.is_alive():
+        if self._process is None or self._process.poll() is not None:
             self._start()
         try:
-            self._connection.send((function, args))
-            if not self._connection.poll(self._timeout):
+            self._requests.send((function, args))
+            if not self._replies.poll(self._timeout):
                 self.close()
                 raise ChildFailed("decode_timeout",
                                   f"no result within {self._timeout:g} s; the decoder was killed")
-            status, value = self._connection.recv()
+            status, value = self._replies.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
-            self._process.join(timeout=5)
-            code = self._process.exitcode
+            code = self._process.wait(timeout=5)
             self.close()
             raise ChildFailed("decoder_crashed", f"the decoder process died (exit code {code})")
         if status == "error":
@@ -84,9 +101,10 @@ class IsolatedCall:
 
     def close(self) -> None:
         if self._process is not None:
-            if self._process.is_alive():
+            if self._process.poll() is None:
                 self._process.kill()
-            self._process.join(timeout=5)
-        if self._connection is not None:
-            self._connection.close()
-        self._process = self._connection = None
+            self._process.wait(timeout=5)
+        for connection in (self._requests, self._replies):
+            if connection is not None:
+                connection.close()
+        self._process = self._requests = self._replies = None

@@ -22,6 +22,7 @@ from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards, tar_bytes
 from transforms.storage import committed_file, join
+from transforms.tar_shard import write_samples
 
 SHARDS_DIR = "shards"
 
@@ -104,14 +105,10 @@ def sample_dict(triple: Triple) -> Dict[str, object]:
 
 def write_shard(url: str, triples: Iterable[Triple]) -> Dict[str, object]:
     """Writes one tar shard to `url` atomically; returns its index entry."""
-    import webdataset as wds
     ordered = sorted(triples, key=lambda triple: triple.key)
     with committed_file(url) as tmp:
         with open(tmp, "wb") as stream:
-            writer = wds.TarWriter(stream, mtime=0, user="idp", group="idp", mode=0o444)
-            for triple in ordered:
-                writer.write(sample_dict(triple))
-            writer.close()
+            write_samples(stream, (sample_dict(triple) for triple in ordered))
         digest, size = hashlib.sha256(), 0
         with open(tmp, "rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):

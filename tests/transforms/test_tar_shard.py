@@ -1,0 +1,34 @@
+"""The standard-library shard writer makes exactly the bytes webdataset's TarWriter makes."""
+import io
+
+import webdataset as wds
+
+from transforms.tar_shard import write_samples
+
+SAMPLES = [
+    {"__key__": "video-a/000012_000020", "before.jpg": b"\xff\xd8jpeg", "after.jpg": b"\xff\xd8",
+     "action.txt": "pick up the red cup".encode(), "json": b'{"k": 1}', "change.npy": b""},
+    {"__key__": "v" * 120 + "/000000_000008", "before.jpg": bytes(range(256)) * 9,
+     "after.jpg": b"x" * 513, "json": "{\"a\": \"\u00e9\"}".encode()},
+]
+
+
+def test_same_bytes_as_webdataset_tarwriter():
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    write_samples(ours, SAMPLES)
+    writer = wds.TarWriter(theirs, mtime=0, user="idp", group="idp", mode=0o444)
+    for sample in SAMPLES:
+        writer.write(sample)
+    writer.close()
+    assert ours.getvalue() == theirs.getvalue()
+
+
+def test_webdataset_reads_the_samples_back(tmp_path):
+    path = tmp_path / "shard-000000.tar"
+    with open(path, "wb") as stream:
+        write_samples(stream, SAMPLES)
+    read = list(wds.WebDataset(str(path), shardshuffle=False))
+    assert [sample["__key__"] for sample in read] == [s["__key__"] for s in SAMPLES]
+    for got, sample in zip(read, SAMPLES):
+        assert {k: v for k, v in got.items() if not k.startswith("__")} == {
+            k: v for k, v in sample.items() if k != "__key__"}
