@@ -84,10 +84,11 @@ class Watch:
         return self
 
     def roles(self) -> Dict[str, float]:
-        """Largest peak RSS (MiB) per kind of process: launcher, Beam worker, decode child."""
+        """Largest peak RSS (MiB) per kind of process: launcher (also the Beam workers of the
+        default multi_threading mode), Beam worker process, decode child."""
         found: Dict[str, float] = {}
         for name, peak in self.peaks.values():
-            role = ("decode_child" if "multiprocessing" in name and "spawn" in name
+            role = ("decode_child" if "transforms.isolation" in name
                     else "beam_worker" if "sdk_worker" in name or "worker_main" in name
                     else "launcher" if "idp-corpus" in name or "pipelines.cli" in name
                     else "other")

@@ -17,9 +17,11 @@ def change_map(before: np.ndarray, after: np.ndarray, grid: int = 16) -> np.ndar
     height, width = before.shape[:2]
     if after.shape[:2] != (height, width):
         after = cv2.resize(after, (width, height), interpolation=cv2.INTER_AREA)
-    difference = cv2.absdiff(before, after).mean(axis=2).astype(np.float32) / 255.0
-    # INTER_AREA averages every pixel of a patch into one cell: exact patch means.
-    return cv2.resize(difference, (grid, grid), interpolation=cv2.INTER_AREA).astype(np.float16)
+    difference = cv2.absdiff(before, after).astype(np.float32)
+    # INTER_AREA averages every pixel of a patch into one cell: exact patch means. Averaging the
+    # channels after that, on grid x grid cells, is the same mean at a quarter of the cost.
+    cells = cv2.resize(difference, (grid, grid), interpolation=cv2.INTER_AREA)
+    return (cells.mean(axis=2) / 255.0).astype(np.float16)
 
 
 def to_npy(array: np.ndarray) -> bytes:

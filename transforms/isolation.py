@@ -61,6 +61,11 @@ class IsolatedCall:
         self._requests: Optional[Connection] = None
         self._replies: Optional[Connection] = None
 
+    def start(self) -> None:
+        """Starts the child now rather than on the first call."""
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+
     def _start(self) -> None:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
@@ -82,8 +87,7 @@ class IsolatedCall:
         self._replies.recv()
 
     def call(self, function: Callable, *args) -> Any:
-        if self._process is None or self._process.poll() is not None:
-            self._start()
+        self.start()
         try:
             self._requests.send((function, args))
             if not self._replies.poll(self._timeout):
