@@ -14,6 +14,7 @@ from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions
                                                   StandardOptions)
 
 from pipelines.config import BuildConfig
+from pipelines.local_runner import no_timed_flushes
 from pipelines.preflight import preflight
 from pipelines.progress import run_with_progress
 from pipelines.report import write_extras
@@ -77,6 +78,7 @@ def pipeline_options(beam_args) -> PipelineOptions:
             direct.direct_running_mode = "multi_threading"
         if "--direct_num_workers" not in given and direct.direct_running_mode != "in_memory":
             direct.direct_num_workers = 0  # one worker per core
+        no_timed_flushes()
     return options
 
 

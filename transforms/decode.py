@@ -28,7 +28,7 @@ class _DecodeFn(beam.DoFn):
         self._sample = sample
         self._decode_fn = decode_fn  # injectable: tests pass decoders that crash or hang
         self._pool = None
-        self._pending = collections.deque()  # (future or result, timestamp, window)
+        self._pending = collections.deque()  # (source, future, timestamp, window), in order
 
     def setup(self):
         if self._decode.isolate:
@@ -38,6 +38,9 @@ class _DecodeFn(beam.DoFn):
         if self._pool is not None:
             leave_pool(self._pool)
             self._pool = None
+
+    def start_bundle(self):
+        self._pending.clear()  # anything left by a failed bundle is that bundle's
 
     def process(self, source: VideoSource, timestamp=beam.DoFn.TimestampParam,
                 window=beam.DoFn.WindowParam):

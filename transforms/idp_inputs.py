@@ -8,6 +8,7 @@ when the image processor makes a fixed number of tokens per image.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
@@ -54,12 +55,15 @@ class PairInputs:
     """`(befores, afters, prompt)` -> the processor's batch on the model's device: one text per
     pair, images flat as b0, a0, b1, a1, ..."""
 
-    def __init__(self, processor, device: str, dtype):
+    def __init__(self, processor, device: str, dtype, tokenizer_lock=None):
         self.processor, self.device, self.dtype = processor, device, dtype
         self._short_side = input_short_side(getattr(processor, "image_processor", None))
         self._text_rows = {}  # prompt text -> its one-pair processor output (fixed-size only)
         self._shared_fits = self._short_side is not None  # until a batch shows it does not
-        self._resizers = None  # thread pool, made on first use
+        self._resizers = ThreadPoolExecutor(PREP_THREADS, thread_name_prefix="idp-resize")
+        # Held while the tokenizer works: a fast tokenizer used by two threads at once raises
+        # "Already borrowed". Image work needs no lock, so it can overlap generation.
+        self._tokenizer_lock = tokenizer_lock or threading.Lock()
 
     def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
         text = render_prompt(self.processor, prompt)
@@ -75,13 +79,12 @@ class PairInputs:
         if self._short_side is None or all(
                 min(image.shape[:2]) < 4 * self._short_side for image in images):
             return images
-        if self._resizers is None:
-            self._resizers = ThreadPoolExecutor(PREP_THREADS, thread_name_prefix="idp-resize")
         return list(self._resizers.map(shrink, images, [self._short_side] * len(images)))
 
     def _processor(self, text: str, images: list):
         # `device` lets a torchvision-backed image processor resize and normalise on the GPU.
-        return self.processor(
+        with self._tokenizer_lock:
+            return self.processor(
             images=images, text=[text] * (len(images) // 2), padding=True, return_tensors="pt",
             input_data_format="channels_last", device=self.device)
 

@@ -45,10 +45,11 @@ class IdpModel:
 
     A batch larger than `max_batch` is captioned in chunks (GPU memory stays bounded whatever
     the batch), the next chunk's inputs prepared on a thread while the model generates.
-    One call at a time: Beam shares the loaded model between the worker threads of a process
-    (and a shared GPU model between processes, whose calls arrive on threads), and a fast
-    tokenizer raises "Already borrowed" when two threads use it at once. One batch at a time
-    is also what fills the device.
+    Calls may come from several threads at once: Beam shares the loaded model between the
+    worker threads of a process (and a GPU model between processes, whose calls arrive on
+    threads). The model runs one batch at a time, and the tokenizer is only used under the same
+    lock (a fast tokenizer used by two threads at once raises "Already borrowed"); a call's image
+    work runs outside it, so one batch's inputs are prepared while another batch generates.
     """
 
     def __init__(self, processor, model, device: str, revision: Optional[str],
@@ -59,9 +60,9 @@ class IdpModel:
         if eos is None:
             eos = processor.tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
-        self._prepare = PairInputs(processor, device, model.dtype)
+        self._model_lock = threading.Lock()
+        self._prepare = PairInputs(processor, device, model.dtype, self._model_lock)
         self._ahead = ThreadPoolExecutor(1, thread_name_prefix="idp-prepare")  # next chunk
-        self._one_call = threading.Lock()
 
     def revision(self) -> Optional[str]:
         return self._revision
@@ -74,10 +75,6 @@ class IdpModel:
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
         """[(raw answer, mean log-prob of its tokens, number of tokens, whether it ended with
         end-of-sequence)] for each pair, in order."""
-        with self._one_call:
-            return self._caption(befores, afters, prompt, max_new_tokens)
-
-    def _caption(self, befores, afters, prompt: str, max_new_tokens: int):
         size = self.max_batch or len(befores) or 1
         chunks = [(befores[i:i + size], afters[i:i + size]) for i in range(0, len(befores), size)]
         if len(chunks) <= 1:
@@ -97,14 +94,16 @@ class IdpModel:
         forward pass per chunk of at most max_batch pairs."""
         size = self.max_batch or len(befores) or 1
         results = []
-        with self._one_call:
-            for start in range(0, len(befores), size):
-                batch = self.inputs(befores[start:start + size], afters[start:start + size],
-                                    prompt)
-                results.extend(self._teacher_forced(batch, actions[start:start + size]))
+        for start in range(0, len(befores), size):
+            batch = self.inputs(befores[start:start + size], afters[start:start + size], prompt)
+            results.extend(self._teacher_forced(batch, actions[start:start + size]))
         return results
 
     def _teacher_forced(self, batch, actions: Sequence[str]):
+        with self._model_lock:
+            return self._teacher_forced_locked(batch, actions)
+
+    def _teacher_forced_locked(self, batch, actions: Sequence[str]):
         import torch
         tokenizer = self.processor.tokenizer
         prompt_ids = batch["input_ids"]
@@ -127,6 +126,10 @@ class IdpModel:
         return list(zip((sums / counts).tolist(), sums.tolist(), counts.tolist()))
 
     def _generate(self, batch, max_new_tokens: int):
+        with self._model_lock:
+            return self._generate_locked(batch, max_new_tokens)
+
+    def _generate_locked(self, batch, max_new_tokens: int):
         import torch
         with torch.inference_mode():
             out = self.model.generate(
