@@ -1,4 +1,5 @@
 """Scoring mode: the IDP likelihood of a given action, checked against a direct computation."""
+import concurrent.futures
 import dataclasses
 
 import pytest
@@ -82,3 +83,14 @@ def test_the_true_label_can_be_told_from_a_wrong_one_by_score(loaded, pairs):
     first = run(handler, model, [pairs[0]])["k0"].idp_score
     other = run(handler, model, [labelled(pairs[0], "wave")])["k0"].idp_score
     assert first != other
+
+
+def test_calls_from_many_threads_at_once_equal_calls_one_at_a_time(loaded, pairs, pair_factory):
+    """Beam's worker threads share one loaded model: captioning and scoring may run at once."""
+    handler, model = loaded
+    unlabelled = [pair_factory(f"u{i}", (40, 48), (40, 48), seed=10 + i) for i in range(4)]
+    batches = [pairs, unlabelled, pairs[:2] + unlabelled[2:], unlabelled[:1]] * 3
+    alone = [run(handler, model, batch) for batch in batches]
+    with concurrent.futures.ThreadPoolExecutor(6) as threads:
+        together = list(threads.map(lambda batch: run(handler, model, batch), batches))
+    assert together == alone
