@@ -8,6 +8,8 @@ Two 1280x720 frames per pair, generation forced to exactly --new-tokens tokens (
 batches for every mode:
   raw       model.generate on inputs already prepared and on the device (the GPU-only ceiling)
   handler   IdpModelHandler.run_inference on FramePairs: preprocessing, generate, scoring, parsing
+  handler2  the same from two threads at once (two Beam workers sharing one model): one call's
+            inputs are prepared while the other's batch generates
   previous  the handler with the input preparation it had before the shared prompt tokens and
             the OpenCV halving (the processor on every pair's text and full frames)
   prepare   IdpModel.inputs alone (the CPU half of the handler), now and previous
@@ -21,6 +23,7 @@ import json
 import sys
 import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -161,7 +164,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", default="1,2,4,8,16,32,64,128")
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--modes", default="raw,handler,previous,prepare")
+    parser.add_argument("--modes", default="raw,handler,handler2,previous,prepare")
     parser.add_argument("--image-backend", choices=["auto", "torchvision", "pil"], default="auto")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -227,6 +230,13 @@ def main(argv=None) -> dict:
             row["handler_pairs_per_s"] = timed(lambda: list(handler.run_inference(pairs, idp)))
             if cuda:
                 row["handler_peak_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30
+        if "handler2" in modes:
+            # Two worker threads sharing the model, as Beam runs them: one call prepares its
+            # inputs while the other's batch generates.
+            with ThreadPoolExecutor(2) as threads:
+                def two_calls():
+                    list(threads.map(lambda _: list(handler.run_inference(pairs, idp)), range(2)))
+                row["handler2_pairs_per_s"] = 2 * timed(two_calls)
         if "previous" in modes:
             idp.inputs = types.MethodType(previous_inputs, idp)
             row["previous_pairs_per_s"] = timed(
@@ -238,7 +248,7 @@ def main(argv=None) -> dict:
                 rate = timed(lambda: prepare(befores, afters, config.prompt))
                 row[f"{name}_ms_per_batch"] = 1000 * size / rate
         if "raw" in modes:
-            for mode in ("handler", "previous"):
+            for mode in ("handler", "handler2", "previous"):
                 if f"{mode}_pairs_per_s" in row:
                     row[f"{mode}_vs_raw"] = row[f"{mode}_pairs_per_s"] / row["raw_pairs_per_s"]
         report["rows"].append({k: round(v, 3) if isinstance(v, float) else v

@@ -46,6 +46,8 @@ def decode_all(path: str, threads: bool) -> int:
         stream = container.streams.video[0]
         if threads:
             stream.thread_type = "AUTO"
+        else:  # PyAV's default would use slice threads on multi-slice streams
+            stream.thread_count = 1
         for _ in container.decode(stream):
             count += 1
     return count
