@@ -85,8 +85,8 @@ class PairInputs:
         # `device` lets a torchvision-backed image processor resize and normalise on the GPU.
         with self._tokenizer_lock:
             return self.processor(
-            images=images, text=[text] * (len(images) // 2), padding=True, return_tensors="pt",
-            input_data_format="channels_last", device=self.device)
+                images=images, text=[text] * (len(images) // 2), padding=True,
+                return_tensors="pt", input_data_format="channels_last", device=self.device)
 
     def _shared_text(self, text: str, images: list):
         """The batch built from the image processor alone plus one pair's text rows, repeated;
