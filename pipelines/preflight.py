@@ -13,7 +13,9 @@ import numpy as np
 
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
+from schemas.sample import SCHEMA_VERSION
 from transforms.discover import expand_input
+from transforms.existing import read_index
 from transforms.storage import filesystem, join
 
 PROBE_INPUTS = 3  # inputs whose codecs are probed
@@ -37,6 +39,21 @@ def check_output(config: BuildConfig) -> Optional[str]:
     except (OSError, ValueError) as error:
         return f"the output {output!r} is not writable: {type(error).__name__}: {error}"
     return None if readable else f"the output {output!r} does not read back what was written"
+
+
+def check_existing(config: BuildConfig) -> Optional[str]:
+    """A refresh extends the committed dataset: it must be one this version writes."""
+    if config.write.mode != "refresh":
+        return None
+    index = read_index(config.write.output)
+    if index is None:
+        return None
+    schema = index.get("schema_version")
+    if schema != SCHEMA_VERSION or "version" not in index:
+        return (f"the output {config.write.output!r} holds a dataset of schema {schema}, and this "
+                f"build writes schema {SCHEMA_VERSION}: a refresh cannot extend it. Rebuild it "
+                "with --mode overwrite, or write to a new --output")
+    return None
 
 
 def list_inputs(config: BuildConfig) -> Tuple[List[VideoSource], Optional[str]]:
@@ -133,7 +150,7 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def preflight(config: BuildConfig) -> None:
     """Raises PreflightError naming every problem found. Without a usable output or any input,
     the later checks would only repeat the same cause."""
-    problem = check_output(config)
+    problem = check_output(config) or check_existing(config)
     if problem is None:
         sources, problem = list_inputs(config)
     if problem is not None:

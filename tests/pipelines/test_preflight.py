@@ -66,3 +66,15 @@ def test_zero_triples_from_filtered_videos_is_explained(cli, tmp_path):
     done = cli("build", "--input", tmp_path / "still.mp4", "--output", tmp_path / "o",
                "--no-caption", "--direct_running_mode", "in_memory", expect=0)
     assert "0 triples" in done.stderr and "static" in done.stderr
+
+
+def test_refresh_of_a_dataset_of_another_schema(cli, good_video, tmp_path):
+    output = tmp_path / "o"
+    output.mkdir()
+    (output / "index.json").write_text('{"schema_version": "1.0", "shards": [], '
+                                       '"manifests": {}, "stats": "stats.json"}')
+    message, _ = failing(cli, "--input", good_video, "--output", output, "--no-caption")
+    assert "schema 1.0" in message and "--mode overwrite" in message
+    cli("build", "--input", good_video, "--output", output, "--no-caption",
+        "--mode", "overwrite")
+    assert '"version": 1' in (output / "index.json").read_text()
