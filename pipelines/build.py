@@ -65,7 +65,8 @@ def pipeline_options(beam_args) -> PipelineOptions:
     Locally the SDK workers are threads of this process (`multi_threading`), not processes:
     the CPU-heavy work, decoding, runs in each worker's decode child process anyway, and worker
     processes cost a start-up of seconds (each imports Beam, this package and their decoders)
-    that a small run never earns back (docs/performance.md).
+    that a small run never earns back (docs/performance.md). Local runs also get the fix in
+    pipelines/local_runner.py (no timed flushes that cut elements in two).
     """
     options = PipelineOptions(beam_args)
     standard = options.view_as(StandardOptions)

@@ -49,7 +49,7 @@ def check_existing(config: BuildConfig) -> Optional[str]:
     if index is None:
         return None
     schema = index.get("schema_version")
-    if schema != SCHEMA_VERSION or "version" not in index:
+    if schema != SCHEMA_VERSION:
         return (f"the output {config.write.output!r} holds a dataset of schema {schema}, and this "
                 f"build writes schema {SCHEMA_VERSION}: a refresh cannot extend it. Rebuild it "
                 "with --mode overwrite, or write to a new --output")

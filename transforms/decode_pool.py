@@ -26,15 +26,18 @@ class ChildPool:
     def __init__(self):
         self._free: "queue.Queue[IsolatedCall]" = queue.Queue()
         self._executor = ThreadPoolExecutor(MAX_TASKS, thread_name_prefix="decode-child")
+        self._size_lock = threading.Lock()
         self.size = 0
 
     def add(self, child: IsolatedCall) -> None:
-        self.size += 1
+        with self._size_lock:
+            self.size += 1
         self._executor.submit(self._warm, child)
 
     def remove(self) -> None:
         """Takes one child out (waiting for it to be free) and closes it."""
-        self.size -= 1
+        with self._size_lock:
+            self.size -= 1
         self._free.get().close()
 
     def submit(self, function: Callable, *args) -> Future:
@@ -67,5 +70,4 @@ def join_pool(timeout_seconds: float, preload: Tuple[str, ...]) -> ChildPool:
 
 
 def leave_pool(pool: ChildPool) -> None:
-    with _POOLS_LOCK:
-        pool.remove()
+    pool.remove()  # not under _POOLS_LOCK: it waits for a busy child to finish its video

@@ -100,21 +100,17 @@ class IdpModel:
         return results
 
     def _teacher_forced(self, batch, actions: Sequence[str]):
-        with self._model_lock:
-            return self._teacher_forced_locked(batch, actions)
-
-    def _teacher_forced_locked(self, batch, actions: Sequence[str]):
         import torch
         tokenizer = self.processor.tokenizer
         prompt_ids = batch["input_ids"]
-        targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
-                   for action in actions]
-        # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
-        target_ids, target_mask = right_padded(targets, tokenizer.pad_token_id or 0)
-        width = target_ids.shape[1]
-        target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
         extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
-        with torch.inference_mode():
+        with self._model_lock, torch.inference_mode():
+            targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
+                       for action in actions]
+            # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
+            target_ids, target_mask = right_padded(targets, tokenizer.pad_token_id or 0)
+            width = target_ids.shape[1]
+            target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
             # Logits only where an action token is predicted, never (batch, prompt, vocab).
             logits = self.model(
                 input_ids=torch.cat([prompt_ids, target_ids], 1),
@@ -126,12 +122,8 @@ class IdpModel:
         return list(zip((sums / counts).tolist(), sums.tolist(), counts.tolist()))
 
     def _generate(self, batch, max_new_tokens: int):
-        with self._model_lock:
-            return self._generate_locked(batch, max_new_tokens)
-
-    def _generate_locked(self, batch, max_new_tokens: int):
         import torch
-        with torch.inference_mode():
+        with self._model_lock, torch.inference_mode():
             out = self.model.generate(
                 **batch, do_sample=False, max_new_tokens=max_new_tokens,
                 output_logits=True, return_dict_in_generate=True)
@@ -145,5 +137,5 @@ class IdpModel:
             means, counts = token_logprob_stats(logprobs, generated, self.eos_ids)
             eos = torch.as_tensor(self.eos_ids, device=generated.device)
             ended = torch.isin(generated, eos).any(dim=1)
-        texts = self.processor.batch_decode(generated, skip_special_tokens=True)
+            texts = self.processor.batch_decode(generated, skip_special_tokens=True)
         return list(zip(texts, means.tolist(), counts.tolist(), ended.tolist()))
