@@ -26,7 +26,8 @@ from schemas.sample import sample_key
 from transforms import motion, scores
 from transforms.image_pairs import decode_image_pair
 from transforms.sample import SampleConfig, sample_pairs
-from transforms.video_io import DecodeError, DecordVideo, decoder_errors, open_video
+from transforms.held_frames import policy_for
+from transforms.video_io import DecodeError, DecordVideo, PyAVVideo, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,9 +118,20 @@ def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
         raise DecodeError("too_long", f"{info.duration:.0f} s exceeds max_seconds")
 
 
-def _analyse(video, config: DecodeConfig):
-    size = motion.analysis_size(video.info.width, video.info.height, config.analysis_width)
-    return motion.analyse(video.small_gray(*size))
+def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
+    """The video's signals; a PyAV video also holds the frames the sampler will likely keep."""
+    size = motion.analysis_size(video.info.width, video.info.height, decode.analysis_width)
+    if not isinstance(video, PyAVVideo):  # decord decodes small frames: nothing to hold
+        return motion.analyse(video.small_gray(*size))
+    policy = policy_for(sample, video.info.fps)
+
+    def hold(index: int, motion_value: float) -> None:
+        keep, released = policy.offer(index, motion_value)
+        for old in released:
+            video.release(old)
+        if keep:
+            video.hold_current(index)
+    return motion.analyse(video.small_gray(*size), on_frame=hold)
 
 
 def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: SampleConfig):
@@ -146,7 +158,7 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: S
 
 def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
                   sample: SampleConfig):
-    signals = _analyse(video, decode)
+    signals = _analyse(video, decode, sample)
     if signals.num_frames == 0:
         raise DecodeError("no_frames", "no frame could be decoded")
     # Trust the frames actually decoded over the container's claimed count.

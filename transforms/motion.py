@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Iterable
+from typing import Callable, Iterable, Optional
 
 import cv2
 import numpy as np
@@ -54,8 +54,12 @@ def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> f
     return float(cv2.absdiff(previous, warped).mean() / 255.0)
 
 
-def analyse(frames: Iterable[np.ndarray]) -> FrameSignals:
-    """Stream small grey frames once, keeping only the previous frame in memory."""
+def analyse(frames: Iterable[np.ndarray],
+            on_frame: Optional[Callable[[int, float], None]] = None) -> FrameSignals:
+    """Stream small grey frames once, keeping only the previous frame in memory.
+
+    `on_frame(index, motion)` is called as each frame's motion is known, before the next frame
+    is read (the caller can hold on to the decoded picture behind it)."""
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     motion, cut = [], []
     previous = previous_hist = None
@@ -70,6 +74,8 @@ def analyse(frames: Iterable[np.ndarray]) -> FrameSignals:
             cut.append(max(float(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
                            _residual(previous, gray, field)))
         previous, previous_hist = gray, hist
+        if on_frame is not None:
+            on_frame(len(motion) - 1, motion[-1])
     return FrameSignals(np.asarray(motion, np.float32), np.asarray(cut, np.float32))
 
 

@@ -55,6 +55,11 @@ def keyframes(motion: np.ndarray, count: int, min_gap: int) -> List[int]:
     return sorted(chosen)
 
 
+def stride_step(fps: float, config: SampleConfig) -> int:
+    """Frames between the two frames of a stride pair."""
+    return max(1, int(round(config.stride_seconds * fps)))
+
+
 def sample_pairs(signals: FrameSignals, fps: float, config: SampleConfig) -> List[Pair]:
     count = signals.num_frames
     if config.sampler == "keyframes":
@@ -63,7 +68,7 @@ def sample_pairs(signals: FrameSignals, fps: float, config: SampleConfig) -> Lis
     elif config.sampler == "first_last":
         pairs = [(0, count - 1)] if count >= 2 else []
     else:
-        step = max(1, int(round(config.stride_seconds * fps)))
+        step = stride_step(fps, config)
         pairs = [(start, start + step) for start in range(0, count - step, step)]
     if config.max_pairs_per_video:
         pairs = pairs[:config.max_pairs_per_video]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from typing import Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from schemas.records import VideoInfo
 log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
+# Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
+# held_frames.py): 12 frames of 4K, about 80 of 1080p.
+HOLD_BUDGET_BYTES = 256 << 20
 # Decoder threads per video: one. A build runs one video per core already; slice threads save
 # no CPU time and, on a loaded machine, cost 25-35% more (docs/performance.md).
 DECODE_THREADS = 1
@@ -123,7 +126,9 @@ class DecordVideo:
 
 class PyAVVideo:
     """PyAV: the analysis pass reads each frame's luma plane in place (no colour conversion) and
-    notes where the keyframes are, so that `frames` seeks once per group of pictures."""
+    notes where the keyframes are, so that `frames` seeks once per group of pictures. It can
+    also hold decoded pictures (`hold_current`) that `frames` then converts without decoding
+    them again."""
 
     def __init__(self, path: str):
         import av
@@ -139,6 +144,9 @@ class PyAVVideo:
                                   height=stream.codec_context.height, decoder="pyav")
         self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
         self._keyframes: List[int] = []  # indices of the keyframes among them
+        self._current = None  # the frame small_gray yielded last
+        self._held: Dict[int, object] = {}  # index -> decoded frame, within HOLD_BUDGET_BYTES
+        self._held_bytes = 0
 
     def _open(self):
         container = self._av.open(self._path)
@@ -174,23 +182,43 @@ class PyAVVideo:
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
         with self._open() as container:
             for frame in self._scan(container):
+                self._current = frame
                 yield small_luma(frame, width, height)
+            self._current = None
+
+    def hold_current(self, index: int) -> None:
+        """Holds the frame small_gray yielded last (as `index`), if the budget allows."""
+        frame = self._current
+        size = sum(plane.buffer_size for plane in frame.planes)
+        if index not in self._held and self._held_bytes + size <= HOLD_BUDGET_BYTES:
+            self._held[index] = frame
+            self._held_bytes += size
+
+    def release(self, index: int) -> None:
+        frame = self._held.pop(index, None)
+        if frame is not None:
+            self._held_bytes -= sum(plane.buffer_size for plane in frame.planes)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
+        found = {i: self._held[i].to_ndarray(format="rgb24") for i in indices if i in self._held}
+        self._held, self._held_bytes = {}, 0
+        rest = [i for i in indices if i not in found]
+        if rest:
+            found.update(self._decode_again(rest))
+        missing = [i for i in indices if i not in found]
+        if missing:
+            raise DecodeError("decode_failed", f"frames {missing} could not be decoded")
+        return [found[i] for i in indices]
+
+    def _decode_again(self, indices: Sequence[int]) -> dict:
         if not self._pts:
             with self._open() as container:
                 for _ in self._scan(container):
                     pass
         pts = self._pts
         if None in pts or any(a >= b for a, b in zip(pts, pts[1:])):
-            found = self._frames_in_one_pass(indices)  # no increasing pts to seek by
-        else:
-            found = self._frames_by_seeking(indices)
-        missing = [i for i in indices if i not in found]
-        if missing:
-            raise DecodeError("decode_failed", f"frames {missing} could not be decoded")
-        return [found[i] for i in indices]
-
+            return self._frames_in_one_pass(indices)  # no increasing pts to seek by
+        return self._frames_by_seeking(indices)
     def _frames_by_seeking(self, indices: Sequence[int]) -> dict:
         """At most one seek per group of pictures holding wanted frames, then decode forward:
         the cost is the distance from each group's keyframe to its last wanted frame."""

@@ -184,3 +184,32 @@ def test_frame_count_is_estimated_where_the_container_has_none(tmp_path):
     path = encode(tmp_path / "v.mkv", list(scene_frames(num_frames=50)))
     info = video_io.PyAVVideo(path).info
     assert info.num_frames == pytest.approx(50, abs=1)
+
+
+@pytest.mark.parametrize("sampler", ["keyframes", "first_last", "stride"])
+def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_path, sampler,
+                                                                    monkeypatch):
+    expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
+    source = expand_glob(short_gop_path)[0]
+    sample = SampleConfig(sampler=sampler, min_gap=8, stride_seconds=0.4)
+    decoded_again = []
+    original = video_io.PyAVVideo._decode_again
+    monkeypatch.setattr(video_io.PyAVVideo, "_decode_again",
+                        lambda self, indices: decoded_again.extend(indices)
+                        or original(self, indices))
+
+    def pairs():
+        _, result = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"), sample)
+        for pair in result:
+            assert np.array_equal(pair.before, expected[pair.meta.before_index])
+            assert np.array_equal(pair.after, expected[pair.meta.after_index])
+        indices = {i for p in result for i in (p.meta.before_index, p.meta.after_index)}
+        return [pair.key for pair in result], indices
+
+    held, wanted = pairs()
+    # At most one pick in four was not held (keyframes: one pick here, whose stronger neighbour
+    # lost to a third frame) and had to be decoded again.
+    assert held and len(decoded_again) <= len(wanted) // 4
+    decoded_again.clear()
+    monkeypatch.setattr(video_io, "HOLD_BUDGET_BYTES", 0)
+    assert pairs() == (held, wanted) and sorted(decoded_again) == sorted(wanted)
