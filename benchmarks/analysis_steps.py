@@ -55,7 +55,18 @@ def steps(path: str) -> dict:
         f"full-res: pyav frames({len(wanted)} kept)": lambda: pyav_video.frames(wanted),
         "process_source (whole video, auto backend)":
             lambda: process_source(source, DecodeConfig(isolate=False), SampleConfig()),
+        "process_source, nothing held (frames decoded again)": lambda: nothing_held(source),
     }
+
+
+def nothing_held(source) -> None:
+    """process_source as it ran before the analysis pass held the sampler's likely picks."""
+    budget = video_io.HOLD_BUDGET_BYTES
+    video_io.HOLD_BUDGET_BYTES = 0
+    try:
+        process_source(source, DecodeConfig(isolate=False), SampleConfig())
+    finally:
+        video_io.HOLD_BUDGET_BYTES = budget
 
 
 def main(argv=None) -> None:
