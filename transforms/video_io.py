@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
 # Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
-# held_frames.py): 12 frames of 4K, about 80 of 1080p.
+# held_frames.py): about 20 frames of 4K, 80 of 1080p. `frames` lets go of them all.
 HOLD_BUDGET_BYTES = 256 << 20
 # Decoder threads per video: one. A build runs one video per core already; slice threads save
 # no CPU time and, on a loaded machine, cost 25-35% more (docs/performance.md).
