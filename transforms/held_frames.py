@@ -10,7 +10,7 @@ either way, only the cost differs.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -21,15 +21,15 @@ Decision = Tuple[bool, List[int]]  # (hold this frame, frames held before to let
 
 class MotionPeaks:
     """For the keyframes sampler (greedy top-`count` by motion, `min_gap` apart): the strongest
-    frames that no stronger frame within `min_gap` suppresses, at most `capacity` of them.
+    frames that no stronger frame within `min_gap` suppresses, at most twice `count` of them.
 
     A frame with a stronger one within the gap is picked by the greedy rule only if that one is
     itself suppressed by a third: rare, and then decoded by seeking.
     """
 
-    def __init__(self, count: int, min_gap: int, capacity: Optional[int] = None):
+    def __init__(self, count: int, min_gap: int):
         self._gap = min_gap
-        self._capacity = capacity if capacity is not None else 2 * count
+        self._capacity = 2 * count
         self._held: Dict[int, float] = {}  # index -> motion; any two at least min_gap apart
 
     def offer(self, index: int, motion: float) -> Decision:

@@ -86,6 +86,10 @@ def small_luma(frame, width: int, height: int) -> np.ndarray:
     return small if full else cv2.LUT(small, _LIMITED_TO_FULL)
 
 
+def _frame_bytes(frame) -> int:
+    return sum(plane.buffer_size for plane in frame.planes)
+
+
 def _frame_count(container, stream, fps: float) -> int:
     """The container's frame count, or an estimate from its duration where it has none (MKV,
     WebM), so that the length limits apply before decoding."""
@@ -188,16 +192,15 @@ class PyAVVideo:
 
     def hold_current(self, index: int) -> None:
         """Holds the frame small_gray yielded last (as `index`), if the budget allows."""
-        frame = self._current
-        size = sum(plane.buffer_size for plane in frame.planes)
+        size = _frame_bytes(self._current)
         if index not in self._held and self._held_bytes + size <= HOLD_BUDGET_BYTES:
-            self._held[index] = frame
+            self._held[index] = self._current
             self._held_bytes += size
 
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)
         if frame is not None:
-            self._held_bytes -= sum(plane.buffer_size for plane in frame.planes)
+            self._held_bytes -= _frame_bytes(frame)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
         found = {i: self._held[i].to_ndarray(format="rgb24") for i in indices if i in self._held}

@@ -5,7 +5,7 @@ from transforms.held_frames import EveryStep, FirstAndLatest, MotionPeaks, polic
 from transforms.sample import SampleConfig, keyframes
 
 
-def run(policy, motion):
+def run(policy, motion, each_step=lambda held: None):
     """The frames a policy holds at the end of a stream, checking each step on the way."""
     held = set()
     for index, value in enumerate(motion):
@@ -14,6 +14,7 @@ def run(policy, motion):
         held -= set(released)
         if keep:
             held.add(index)
+        each_step(held)
     return held
 
 
@@ -28,6 +29,11 @@ def test_motion_peaks_hold_separated_peaks_and_nothing_they_suppress():
     assert set(keyframes(motion, 6, 20)) <= held
 
 
+def bounded_and_apart(held):
+    assert len(held) <= 12
+    assert all(b - a >= 20 for a, b in zip(sorted(held), sorted(held)[1:]))
+
+
 def test_motion_peaks_stay_bounded_apart_and_hold_almost_every_greedy_pick():
     rng = np.random.default_rng(0)
     picks = held_picks = 0
@@ -35,12 +41,7 @@ def test_motion_peaks_stay_bounded_apart_and_hold_almost_every_greedy_pick():
         raw = rng.random(int(rng.integers(30, 1500))).astype(np.float32)
         width = int(rng.integers(1, 30))
         motion = np.convolve(raw, np.ones(width) / width, mode="same").astype(np.float32)
-        policy, held = MotionPeaks(count=6, min_gap=20), set()
-        for index, value in enumerate(motion):
-            keep, released = policy.offer(index, float(value))
-            held = (held - set(released)) | ({index} if keep else set())
-            assert len(held) <= 12
-            assert all(b - a >= 20 for a, b in zip(sorted(held), sorted(held)[1:]))
+        held = run(MotionPeaks(count=6, min_gap=20), motion, bounded_and_apart)
         chosen = keyframes(motion, 6, 20)
         picks += len(chosen)
         held_picks += len(set(chosen) & held)
