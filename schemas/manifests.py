@@ -103,10 +103,11 @@ def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
 def _video_status(outcome: VideoOutcome, num_kept: int) -> tuple:
     if outcome.info is None:
         return "failed", outcome.reason or "decode_failed"
+    # A reason beside info: a failure cut the video short after some pairs, which are kept.
     if num_kept:
-        return "ok", None
+        return "ok", outcome.reason
     if outcome.num_candidates:
-        return "no_pairs", "all_pairs_dropped"
+        return "no_pairs", outcome.reason or "all_pairs_dropped"
     return "no_pairs", outcome.reason or "no_candidates"
 
 

@@ -6,91 +6,115 @@ without Apache Beam.
 from __future__ import annotations
 
 import collections
-from concurrent.futures import Future
+from typing import Callable, Deque, Iterator
 
 import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import VideoOutcome, VideoSource
-from transforms.decode_core import DecodeConfig, process_source
+from transforms.decode_core import DecodeConfig, failed_outcome, stream_source
 from transforms.decode_pool import join_pool, leave_pool
 from transforms.isolation import ChildFailed
 from transforms.sample import SampleConfig
 
 
+class _Video:
+    """One video handed to the decoder: its results as they come, and how many pairs are out."""
+
+    def __init__(self, source: VideoSource, results: Iterator, ready: Callable[[], bool],
+                 timestamp, window, cancel: Callable[[], None] = lambda: None):
+        self.source, self.results, self.ready, self.cancel = source, iter(results), ready, cancel
+        self.timestamp, self.window = timestamp, window
+        self.pairs_out, self.last_pair, self.done = 0, None, False
+
+
 class _DecodeFn(beam.DoFn):
-    """Hands each video to the process's pool of decode children and emits its results when
-    they come back, in this call or a later one, or at the end of the bundle."""
+    """Hands each video to the process's pool of decode children and emits its pairs as they come
+    back, in this call or a later one, or at the end of the bundle; the video's outcome follows
+    its pairs."""
     VIDEOS = "videos"
 
-    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=process_source):
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=stream_source):
         self._decode = decode
         self._sample = sample
         self._decode_fn = decode_fn  # injectable: tests pass decoders that crash or hang
         self._pool = None
-        self._pending = collections.deque()  # (source, future, timestamp, window), in order
+        self._pending: Deque[_Video] = collections.deque()  # in the order they came
 
     def setup(self):
         if self._decode.isolate:
             self._pool = join_pool(self._decode.timeout_seconds, (self._decode_fn.__module__,))
 
     def teardown(self):
+        self._cancel_pending()
         if self._pool is not None:
             leave_pool(self._pool)
             self._pool = None
 
     def start_bundle(self):
-        self._pending.clear()  # anything left by a failed bundle is that bundle's
+        self._cancel_pending()  # anything left by a failed bundle is that bundle's
+
+    def _cancel_pending(self):
+        while self._pending:
+            self._pending.popleft().cancel()
 
     def process(self, source: VideoSource, timestamp=beam.DoFn.TimestampParam,
                 window=beam.DoFn.WindowParam):
         args = (source, self._decode, self._sample)
-        if self._pool is None:
-            result = _completed(self._decode_fn, *args)
+        if self._pool is None:  # decoded here, as it is read
+            self._pending.append(_Video(source, self._decode_fn(*args), lambda: True,
+                                        timestamp, window))
         else:
-            result = self._pool.submit(self._decode_fn, *args)
-        self._pending.append((source, result, timestamp, window))
-        # Results in order; at most two per child in flight from this instance: memory stays
-        # bounded by a few videos' kept frames.
+            task = self._pool.submit(self._decode_fn, *args)
+            self._pending.append(_Video(source, task, task.ready, timestamp, window,
+                                        task.cancel))
+        # Videos in order; at most two per child in flight from this instance, each holding a
+        # few pairs: memory stays bounded whatever the videos' lengths.
         limit = 2 * (self._pool.size if self._pool else 1)
-        while self._pending and (len(self._pending) > limit or self._pending[0][1].done()):
-            yield from self._emit(*self._pending.popleft())
+        while self._pending:
+            head = self._pending[0]
+            yield from self._emit(head, wait=len(self._pending) > limit)
+            if not head.done:
+                break
+            self._pending.popleft()
 
     def finish_bundle(self):
         while self._pending:
-            yield from self._emit(*self._pending.popleft())
+            yield from self._emit(self._pending.popleft(), wait=True)
 
-    def _emit(self, source, result, timestamp, window):
-        try:
-            outcome, pairs = result.result()
-        except ChildFailed as error:
-            outcome, pairs = VideoOutcome(source, None, 0, error.reason, str(error)), []
-        if outcome.info:
-            beam.metrics.Metrics.counter("idp_corpus", "videos_decoded").inc()
-        else:
-            beam.metrics.Metrics.counter("idp_corpus", "videos_failed").inc()
-            beam.metrics.Metrics.counter("idp_corpus", f"videos_{outcome.reason}").inc()
-        beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc(len(pairs))
-        yield beam.pvalue.TaggedOutput(
-            self.VIDEOS, WindowedValue(outcome, timestamp, [window]))
-        for pair in pairs:
-            yield WindowedValue(pair, timestamp, [window])
+    def _emit(self, video: _Video, wait: bool):
+        """The video's results that are here (all of them, with `wait`), as outputs."""
+        while not video.done and (wait or video.ready()):
+            try:
+                item = next(video.results)
+            except ChildFailed as error:
+                item = failed_outcome(video.source, error.reason, str(error), video.pairs_out,
+                                      video.last_pair)
+            if isinstance(item, VideoOutcome):
+                video.done = True
+                _count(item)
+                yield beam.pvalue.TaggedOutput(
+                    self.VIDEOS, WindowedValue(item, video.timestamp, [video.window]))
+            else:
+                video.pairs_out, video.last_pair = video.pairs_out + 1, item
+                beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc()
+                yield WindowedValue(item, video.timestamp, [video.window])
 
 
-def _completed(function, *args) -> Future:
-    """`function(*args)` run here, as a finished future (its error kept for `result()`)."""
-    future = Future()
-    try:
-        future.set_result(function(*args))
-    except Exception as error:  # noqa: BLE001 - raised again by result(), where pool errors are
-        future.set_exception(error)
-    return future
+def _count(outcome: VideoOutcome) -> None:
+    if outcome.info:  # a video cut short by a failure after some pairs counts as decoded
+        beam.metrics.Metrics.counter("idp_corpus", "videos_decoded").inc()
+    else:
+        beam.metrics.Metrics.counter("idp_corpus", "videos_failed").inc()
+        beam.metrics.Metrics.counter("idp_corpus", f"videos_{outcome.reason}").inc()
 
 
 class DecodeAndSample(beam.PTransform):
-    """VideoSource -> {"pairs": FramePair, "videos": VideoOutcome (exactly one per video)}."""
+    """VideoSource -> {"pairs": FramePair, "videos": VideoOutcome (exactly one per video)}.
 
-    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=process_source):
+    `decode_fn(source, decode, sample)` yields a video's pairs, then its outcome."""
+
+    def __init__(self, decode: DecodeConfig, sample: SampleConfig, decode_fn=stream_source):
         super().__init__()
         self._decode = decode
         self._sample = sample

@@ -8,6 +8,7 @@ full resolution is decoded only for the frames that the sampler kept.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -15,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Iterator, List
+from typing import Dict, Iterator, Optional, Union
 
 import cv2
 import fsspec
@@ -134,30 +135,36 @@ def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
     return motion.analyse(video.small_gray(*size), on_frame=hold)
 
 
-def decode_video(source: VideoSource, path: str, decode: DecodeConfig, sample: SampleConfig):
-    """Pure core: returns (outcome, pairs). Raises DecodeError for a video that cannot be used.
+def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
+                 sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
+    """Pure core: the video's pairs as they are made, then its outcome. Raises DecodeError for a
+    video that cannot be used.
 
     PyAV analyses fastest (it hands over the luma plane as it is); on a file where it fails
-    mid-stream, decord decodes it all again.
+    before any pair is out, decord decodes it all again.
     """
     if source.label and sample.labelled_sampler:
         # A label describes the whole clip: pair its first and last frames (as AURORA did).
         sample = dataclasses.replace(sample, sampler=sample.labelled_sampler)
     video = open_video(path, decode.backend)
     _check_limits(video.info, decode)
+    made = 0
     try:
-        return _sample_video(video, path, source, decode, sample)
+        for item in _sample_video(video, path, source, decode, sample):
+            made += 1
+            yield item
     except decoder_errors() as error:
-        if decode.backend == "auto" and video.info.decoder == "pyav":
+        if decode.backend == "auto" and video.info.decoder == "pyav" and not made:
             try:
-                return _sample_video(DecordVideo(path), path, source, decode, sample)
+                yield from _sample_video(DecordVideo(path), path, source, decode, sample)
+                return
             except decoder_errors() as fallback_error:
                 error = fallback_error
         raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
 
 
 def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
-                  sample: SampleConfig):
+                  sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
     signals = _analyse(video, decode, sample)
     if signals.num_frames == 0:
         raise DecodeError("no_frames", "no frame could be decoded")
@@ -166,18 +173,29 @@ def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
                                sha256=file_sha256(path))
     indices = sample_pairs(signals, info.fps, sample)
     if not indices:
-        return VideoOutcome(source, info, 0, "too_short",
-                            f"{info.num_frames} frames gave no pair with {sample.sampler}"), []
-    wanted = sorted({i for pair in indices for i in pair})
-    frames = dict(zip(wanted, (_resize(f, decode.output_max_side) for f in video.frames(wanted))))
-    pairs: List[FramePair] = []
-    for before, after in indices:
-        meta = PairMeta(
-            key=sample_key(source.video_id, before, after), source=source, info=info,
-            before_index=before, after_index=after, sampler=sample.sampler,
-            scores=scores.measure(frames[before], frames[after], signals, before, after))
-        pairs.append(FramePair(meta=meta, before=frames[before], after=frames[after]))
-    return VideoOutcome(source, info, len(pairs)), pairs
+        yield VideoOutcome(source, info, 0, "too_short",
+                           f"{info.num_frames} frames gave no pair with {sample.sampler}")
+        return
+    # Each pair goes out as soon as its later frame is decoded, and a frame is let go once the
+    # last pair that needs it is out: memory holds a few frames, however many pairs there are.
+    completes = collections.defaultdict(list)  # frame index -> the pairs it is the later frame of
+    needed_until: Dict[int, int] = {}  # frame index -> the latest frame of a pair that uses it
+    for pair in indices:
+        completes[max(pair)].append(pair)
+        for index in pair:
+            needed_until[index] = max(needed_until.get(index, 0), max(pair))
+    frames: Dict[int, np.ndarray] = {}
+    for index, frame in video.iter_frames(sorted(needed_until)):
+        frames[index] = _resize(frame, decode.output_max_side)
+        for before, after in completes[index]:
+            meta = PairMeta(
+                key=sample_key(source.video_id, before, after), source=source, info=info,
+                before_index=before, after_index=after, sampler=sample.sampler,
+                scores=scores.measure(frames[before], frames[after], signals, before, after))
+            yield FramePair(meta=meta, before=frames[before], after=frames[after])
+        for done in [i for i in frames if needed_until[i] <= index]:
+            del frames[done]
+    yield VideoOutcome(source, info, len(indices))
 
 
 @contextlib.contextmanager
@@ -192,26 +210,55 @@ def _opencv_threads(count: int) -> Iterator[None]:
         cv2.setNumThreads(previous)
 
 
-def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
-    """One video to (outcome, pairs); every per-file problem becomes an outcome with a reason."""
-    def failed(reason: str, message: str):
-        return VideoOutcome(source, None, 0, reason, message[:500]), []
+def failed_outcome(source: VideoSource, reason: str, message: str, pairs_out: int = 0,
+                   last_pair: Optional[FramePair] = None) -> VideoOutcome:
+    """The outcome of a video that failed. Pairs already sent on stay (they may be in shards by
+    now): the outcome counts them and keeps the video's info, so the manifest shows it as cut
+    short by `reason` rather than failed, and a retry of failed videos does not repeat them."""
+    if pairs_out:
+        message = f"stopped after {pairs_out} pairs, which are kept: {message}"
+        return VideoOutcome(source, last_pair.meta.info, pairs_out, reason, message[:500])
+    return VideoOutcome(source, None, 0, reason, message[:500])
 
-    if source.problem:
-        return failed(source.problem, f"unusable input: {source.problem}")
-    if source.size == 0:
-        return failed("empty_file", "the file is empty")
+
+def stream_source(source: VideoSource, decode: DecodeConfig,
+                  sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
+    """One video's pairs, one at a time, then its outcome (always last); every per-file problem
+    becomes an outcome with a reason."""
+    pairs_out, last_pair = 0, None
     try:
-        with _opencv_threads(1):
-            if source.images:
-                return decode_image_pair(source, decode.analysis_width)
-            with local_copy(source.uri, decode.io_attempts) as path:
-                return decode_video(source, path, decode, sample)
+        for item in _stream(source, decode, sample):
+            if isinstance(item, FramePair):
+                pairs_out, last_pair = pairs_out + 1, item
+            yield item
+        return
     except FileNotFoundError as error:
-        return failed("not_found", str(error))
+        reason, message = "not_found", str(error)
     except (PermissionError, IsADirectoryError) as error:
-        return failed("unreadable", str(error))
+        reason, message = "unreadable", str(error)
     except DecodeError as error:
-        return failed(error.reason, str(error))
+        reason, message = error.reason, str(error)
     except (OSError, TimeoutError) as error:  # still failing after retries: retry the run later
-        return failed("io_error", f"{type(error).__name__}: {error}")
+        reason, message = "io_error", f"{type(error).__name__}: {error}"
+    yield failed_outcome(source, reason, message, pairs_out, last_pair)
+
+
+def _stream(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
+    if source.problem:
+        raise DecodeError(source.problem, f"unusable input: {source.problem}")
+    if source.size == 0:
+        raise DecodeError("empty_file", "the file is empty")
+    with _opencv_threads(1):
+        if source.images:
+            outcome, pairs = decode_image_pair(source, decode.analysis_width)
+            yield from pairs
+            yield outcome
+            return
+        with local_copy(source.uri, decode.io_attempts) as path:
+            yield from decode_video(source, path, decode, sample)
+
+
+def process_source(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
+    """One video to (outcome, pairs), all in memory: for a few pairs (tests, benchmarks)."""
+    *pairs, outcome = stream_source(source, decode, sample)
+    return outcome, pairs

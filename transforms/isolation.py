@@ -10,11 +10,13 @@ the child's memory) for a process that needs only the decoders.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import subprocess
 import sys
+import time
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 
 class ChildFailed(Exception):
@@ -34,18 +36,23 @@ def _import(modules) -> None:
 
 
 def serve(read_fd: int, write_fd: int) -> None:
-    """The child's loop: (function, args) in, ("ok", result) or ("error", exception) out."""
+    """The child's loop (see _serve)."""
     _serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
 
 
 def _serve(requests: Connection, replies: Connection) -> None:
+    """(function, args) in; out, what it returns, or each item of the generator it returns, as
+    ("item", value) replies, then ("end", None), or ("error", exception) where it raised."""
     while True:
         try:
             function, args = requests.recv()
         except EOFError:
             return
         try:
-            reply = ("ok", function(*args))
+            result = function(*args)
+            for item in result if inspect.isgenerator(result) else (result,):
+                replies.send(("item", item))  # blocks while the parent is behind: backpressure
+            reply = ("end", None)
         except Exception as error:  # noqa: BLE001 - handed back to the parent, raised there
             reply = ("error", error)
         replies.send(reply)
@@ -81,27 +88,49 @@ class IsolatedCall:
         self._replies = Connection(reply_read, writable=False)
         # Import what the calls need before any call is timed.
         self._requests.send((_import, (self._preload,)))
-        if not self._replies.poll(STARTUP_SECONDS):
-            self.close()
-            raise RuntimeError("the decoder process did not start")
-        self._replies.recv()
+        status = "item"
+        while status == "item":  # a failed import fails again, and shows, at the first call
+            if not self._replies.poll(STARTUP_SECONDS):
+                self.close()
+                raise RuntimeError("the decoder process did not start")
+            status, _ = self._replies.recv()
 
     def call(self, function: Callable, *args) -> Any:
+        """What `function(*args)` returns."""
+        [value] = self.stream(function, *args)
+        return value
+
+    def stream(self, function: Callable, *args) -> Iterator:
+        """Each item of the generator `function(*args)` returns, as the child makes them.
+
+        The timeout counts the time spent waiting for the child, not the time the caller takes
+        between items. A stream left before its end costs the child (it would still be sending).
+        """
         self.start()
+        waited, ended = 0.0, False
         try:
             self._requests.send((function, args))
-            if not self._replies.poll(self._timeout):
-                self.close()
-                raise ChildFailed("decode_timeout",
-                                  f"no result within {self._timeout:g} s; the decoder was killed")
-            status, value = self._replies.recv()
+            while True:
+                began = time.monotonic()
+                ready = self._replies.poll(max(0.0, self._timeout - waited))
+                waited += time.monotonic() - began
+                if not ready:
+                    raise ChildFailed("decode_timeout", f"no result within {self._timeout:g} s; "
+                                                        "the decoder was killed")
+                status, value = self._replies.recv()
+                if status == "item":
+                    yield value
+                    continue
+                ended = True
+                if status == "error":
+                    raise value
+                return
         except (EOFError, BrokenPipeError, ConnectionResetError):
             code = self._process.wait(timeout=5)
-            self.close()
             raise ChildFailed("decoder_crashed", f"the decoder process died (exit code {code})")
-        if status == "error":
-            raise value
-        return value
+        finally:
+            if not ended:
+                self.close()
 
     def close(self) -> None:
         if self._process is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from schemas.records import VideoInfo
 log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
+FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
 # Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
 # held_frames.py): about 20 frames of 4K, 80 of 1080p. `frames` lets go of them all.
 HOLD_BUDGET_BYTES = 256 << 20
@@ -123,9 +124,16 @@ class DecordVideo:
                 yield cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
+        return _in_order(self, indices)
+
+    def iter_frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
+        """(index, RGB frame) for each distinct index, in increasing order, a few at a time."""
         reader = self._decord.VideoReader(self._path, num_threads=1)
-        batch = reader.get_batch(list(indices)).asnumpy()
-        return [np.ascontiguousarray(frame) for frame in batch]
+        wanted = sorted(set(indices))
+        for start in range(0, len(wanted), FULL_SIZE_BATCH):
+            chunk = wanted[start:start + FULL_SIZE_BATCH]
+            for index, frame in zip(chunk, reader.get_batch(chunk).asnumpy()):
+                yield index, np.ascontiguousarray(frame)
 
 
 class PyAVVideo:
@@ -203,17 +211,30 @@ class PyAVVideo:
             self._held_bytes -= _frame_bytes(frame)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
-        found = {i: self._held[i].to_ndarray(format="rgb24") for i in indices if i in self._held}
-        self._held, self._held_bytes = {}, 0
-        rest = [i for i in indices if i not in found]
-        if rest:
-            found.update(self._decode_again(rest))
-        missing = [i for i in indices if i not in found]
-        if missing:
-            raise DecodeError("decode_failed", f"frames {missing} could not be decoded")
-        return [found[i] for i in indices]
+        return _in_order(self, indices)
 
-    def _decode_again(self, indices: Sequence[int]) -> dict:
+    def iter_frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
+        """(index, RGB frame) for each distinct index, in increasing order, one at a time: held
+        pictures converted, the rest decoded again. Lets go of every held picture."""
+        wanted = sorted(set(indices))
+        held = {i: self._held[i] for i in wanted if i in self._held}
+        self._held, self._held_bytes = {}, 0  # the pictures not wanted go now
+        rest = [i for i in wanted if i not in held]
+        again = self._decode_again(rest) if rest else iter(())
+        decoded: Dict[int, np.ndarray] = {}  # decoded again ahead of its turn (rare)
+        for index in wanted:
+            if index in held:
+                yield index, held.pop(index).to_ndarray(format="rgb24")
+                continue
+            for found, frame in again:
+                decoded[found] = frame
+                if found == index:
+                    break
+            if index not in decoded:
+                raise DecodeError("decode_failed", f"frame {index} could not be decoded")
+            yield index, decoded.pop(index)
+
+    def _decode_again(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
         if not self._pts:
             with self._open() as container:
                 for _ in self._scan(container):
@@ -222,11 +243,12 @@ class PyAVVideo:
         if None in pts or any(a >= b for a, b in zip(pts, pts[1:])):
             return self._frames_in_one_pass(indices)  # no increasing pts to seek by
         return self._frames_by_seeking(indices)
-    def _frames_by_seeking(self, indices: Sequence[int]) -> dict:
+
+    def _frames_by_seeking(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
         """At most one seek per group of pictures holding wanted frames, then decode forward:
         the cost is the distance from each group's keyframe to its last wanted frame."""
         by_pts = {self._pts[i]: i for i in indices}
-        found: dict = {}
+        found = set()
         position, decoded = -1, None  # the last frame decoded, and the decoder positioned after it
         with self._open() as container:
             stream = container.streams.video[0]
@@ -240,23 +262,29 @@ class PyAVVideo:
                 for frame in decoded:
                     index = by_pts.get(frame.pts)
                     if index is not None and index not in found:
-                        found[index] = frame.to_ndarray(format="rgb24")
+                        found.add(index)
+                        yield index, frame.to_ndarray(format="rgb24")
                     if frame.pts is not None and frame.pts >= self._pts[target]:
                         break
                 else:
                     decoded = None  # the end of the file: seek again for anything further
                 position = target if target in found else -1
-        return found
 
-    def _frames_in_one_pass(self, indices: Sequence[int]) -> dict:
-        wanted, found = set(indices), {}
+    def _frames_in_one_pass(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
+        wanted = set(indices)
         with self._open() as container:
             for index, frame in enumerate(self._decode(container)):
                 if index in wanted:
-                    found[index] = frame.to_ndarray(format="rgb24")
-                    if len(found) == len(wanted):
-                        break
-        return found
+                    yield index, frame.to_ndarray(format="rgb24")
+                    wanted.discard(index)
+                    if not wanted:
+                        return
+
+
+def _in_order(video, indices: Sequence[int]) -> List[np.ndarray]:
+    """The frames at `indices`, in the order asked (all held in memory: for a few frames)."""
+    found = dict(video.iter_frames(indices))
+    return [found[i] for i in indices]
 
 
 def open_video(path: str, backend: str = "auto"):

@@ -11,7 +11,8 @@ from transforms.sample import SampleConfig
 
 def decode(path, **config):
     source = expand_glob(str(path))[0]
-    return decode_video(source, str(path), DecodeConfig(**config), SampleConfig())
+    *pairs, outcome = decode_video(source, str(path), DecodeConfig(**config), SampleConfig())
+    return outcome, pairs
 
 
 @pytest.mark.parametrize("backend", ["decord", "pyav"])
@@ -49,7 +50,8 @@ def test_auto_is_pyav_and_falls_back_to_decord_when_pyav_cannot_open(scene_path,
 def test_falls_back_to_decord_when_pyav_fails_mid_stream(scene_path, monkeypatch):
     def fail(self, indices):
         raise EOFError("pyav stopped")
-    monkeypatch.setattr(video_io.PyAVVideo, "frames", fail)
+        yield
+    monkeypatch.setattr(video_io.PyAVVideo, "iter_frames", fail)
     outcome, pairs = decode(scene_path)
     assert outcome.info.decoder == "decord" and pairs
 
@@ -58,8 +60,8 @@ def test_falls_back_to_decord_when_pyav_fails_mid_stream(scene_path, monkeypatch
                                           (video_io.PyAVVideo, "pyav")])
 def test_only_kept_frames_are_decoded_at_full_resolution(scene_path, monkeypatch, cls, backend):
     asked = []
-    original = cls.frames
-    monkeypatch.setattr(cls, "frames",
+    original = cls.iter_frames
+    monkeypatch.setattr(cls, "iter_frames",
                         lambda self, indices: asked.append(list(indices)) or original(self, indices))
     outcome, pairs = decode(scene_path, backend=backend)
     wanted = sorted({i for p in pairs for i in (p.meta.before_index, p.meta.after_index)})
@@ -75,7 +77,7 @@ def test_not_a_video_is_a_decode_error(tmp_path):
     path = tmp_path / "noise.mp4"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     with pytest.raises(video_io.DecodeError) as error:
-        decode_video(VideoSource(str(path), "x"), str(path), DecodeConfig(), SampleConfig())
+        list(decode_video(VideoSource(str(path), "x"), str(path), DecodeConfig(), SampleConfig()))
     assert error.value.reason == "decode_failed"
 
 
@@ -199,7 +201,7 @@ def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_pa
                         or original(self, indices))
 
     def pairs():
-        _, result = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"), sample)
+        *result, _ = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"), sample)
         for pair in result:
             assert np.array_equal(pair.before, expected[pair.meta.before_index])
             assert np.array_equal(pair.after, expected[pair.meta.after_index])

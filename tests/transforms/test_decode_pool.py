@@ -1,11 +1,19 @@
-"""The decode children of a process are shared: a task runs on whichever child is free."""
+"""The decode children of a process are shared: a task runs on whichever child is free, and
+streams its results back through a short queue."""
+import time
+
 import pytest
 
-from fixtures.faulty import create_file, wait_for_file
+from fixtures.faulty import append_line, count_to, create_file, wait_for_file
 from transforms import decode_pool
 from transforms.isolation import ChildFailed
 
 PRELOAD = ("fixtures.faulty",)
+
+
+def result(task):
+    [value] = task
+    return value
 
 
 def test_a_second_task_runs_while_the_first_still_holds_its_child(tmp_path):
@@ -16,7 +24,7 @@ def test_a_second_task_runs_while_the_first_still_holds_its_child(tmp_path):
     # The first task only returns once the second has run: with one child at a time it never would.
     waiting = pool.submit(wait_for_file, signal, 20)
     creating = pool.submit(create_file, signal)
-    assert waiting.result(timeout=60) != creating.result(timeout=60)
+    assert result(waiting) != result(creating)
     for _ in range(2):
         pool.remove()
     assert pool.size == 0
@@ -29,8 +37,48 @@ def test_one_child_runs_tasks_one_at_a_time(tmp_path):
     waiting = pool.submit(wait_for_file, signal, 60)
     creating = pool.submit(create_file, signal)
     with pytest.raises(ChildFailed):  # the child is killed at its 3 s timeout, still waiting
-        waiting.result(timeout=60)
-    assert creating.result(timeout=60) > 0  # and the next task gets a fresh child
+        result(waiting)
+    assert result(creating) > 0  # and the next task gets a fresh child
+    pool.remove()
+
+
+def test_a_child_running_ahead_of_its_reader_waits_once_the_queue_is_full(tmp_path):
+    pool = decode_pool.ChildPool()
+    pool.add(decode_pool.IsolatedCall(2, preload=PRELOAD))
+    progress = tmp_path / "made"
+    task = pool.submit(count_to, 100, str(progress))
+    time.sleep(1.5)
+    made = int(progress.read_text())
+    # The queue, one item in the pool's hand and one in the child's: nothing further.
+    assert decode_pool.QUEUED_RESULTS <= made <= decode_pool.QUEUED_RESULTS + 2
+    numbers = []
+    for number, _ in task:  # a slow reader: 3 s in all, past the child's 2 s timeout
+        numbers.append(number)
+        time.sleep(0.03)
+    assert numbers == list(range(100))  # in order, all of them, no timeout: waiting on the
+    pool.remove()                       # reader is not the child's time
+
+
+def test_tasks_get_children_in_the_order_they_came(tmp_path):
+    pool = decode_pool.ChildPool()
+    pool.add(decode_pool.IsolatedCall(30, preload=PRELOAD))
+    signal, log = str(tmp_path / "go"), tmp_path / "log"
+    first = pool.submit(wait_for_file, signal, 20)  # holds the only child
+    time.sleep(0.5)
+    later = [pool.submit(append_line, str(log), n) for n in range(8)]
+    create_file(signal)
+    assert [result(task) for task in [first] + later][1:] == list(range(8))
+    assert log.read_text().split() == [str(n) for n in range(8)]
+    pool.remove()
+
+
+def test_a_cancelled_task_frees_its_child_for_the_next(tmp_path):
+    pool = decode_pool.ChildPool()
+    pool.add(decode_pool.IsolatedCall(30, preload=PRELOAD))
+    abandoned = pool.submit(count_to, 1000, str(tmp_path / "made"))
+    assert next(iter(abandoned))[0] == 0
+    abandoned.cancel()  # its child is stopped mid-stream and replaced
+    assert result(pool.submit(create_file, str(tmp_path / "next"))) > 0
     pool.remove()
 
 

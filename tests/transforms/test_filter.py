@@ -37,7 +37,7 @@ def test_thresholds_are_config():
 
 def pairs_of(path, **sample):
     source = expand_glob(path)[0]
-    outcome, pairs = decode_video(source, path, DecodeConfig(), SampleConfig(**sample))
+    *pairs, _ = decode_video(source, path, DecodeConfig(), SampleConfig(**sample))
     return {(p.meta.before_index, p.meta.after_index): p for p in pairs}
 
 

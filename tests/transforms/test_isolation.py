@@ -11,16 +11,30 @@ from transforms.discover import expand_glob
 from transforms.sample import SampleConfig
 
 
+def name(item):
+    return item.source.uri.rsplit("/", 1)[-1] if hasattr(item, "source") else \
+        item.meta.source.uri.rsplit("/", 1)[-1]
+
+
 def test_a_crashing_or_hanging_decoder_costs_one_video_only(scene_path, tmp_path):
-    for name in ("crash.mp4", "hang.mp4", "good.mp4", "good-after-crash.mp4"):
-        shutil.copy(scene_path, tmp_path / name)
+    for file in ("crash.mp4", "hang.mp4", "good.mp4", "good-after-crash.mp4",
+                 "midway-crash.mp4"):
+        shutil.copy(scene_path, tmp_path / file)
     sources = expand_glob(str(tmp_path / "*.mp4"))
     config = DecodeConfig(timeout_seconds=20)
     with test_pipeline.TestPipeline() as pipeline:
         results = (pipeline | beam.Create(sources)
                    | DecodeAndSample(config, SampleConfig(), decode_fn=crash_or_hang))
-        outcomes = results["videos"] | beam.Map(
-            lambda o: (o.source.uri.rsplit("/", 1)[-1], o.reason if o.info is None else "ok"))
-        assert_that(outcomes, equal_to([("crash.mp4", "decoder_crashed"),
-                                        ("hang.mp4", "decode_timeout"), ("good.mp4", "ok"),
-                                        ("good-after-crash.mp4", "ok")]))
+        outcomes = results["videos"] | "Outcomes" >> beam.Map(
+            lambda o: (name(o), o.reason or "ok", o.info is not None, o.num_candidates))
+        # The video whose decoder died after two pairs keeps them, and its outcome counts them.
+        assert_that(outcomes, equal_to([("crash.mp4", "decoder_crashed", False, 0),
+                                        ("hang.mp4", "decode_timeout", False, 0),
+                                        ("good.mp4", "ok", True, 4),
+                                        ("good-after-crash.mp4", "ok", True, 4),
+                                        ("midway-crash.mp4", "decoder_crashed", True, 2)]),
+                    label="OneOutcomeEach")
+        pairs = (results["pairs"] | "Names" >> beam.Map(name)
+                 | "Count" >> beam.combiners.Count.PerElement())
+        assert_that(pairs, equal_to([("good.mp4", 4), ("good-after-crash.mp4", 4),
+                                     ("midway-crash.mp4", 2)]), label="PairsPerVideo")
