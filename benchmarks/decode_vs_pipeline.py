@@ -8,7 +8,8 @@ Synthesizes (once, cached) H.264 videos, then reports in one run:
   no_caption  `idp-corpus build --no-caption` on the same videos: frames analysed per second
   tiny_model  the same build captioned by the tiny random VLM (fixtures.tiny_vlm)
   long        720p 60 s vs 600 s, one process (`--direct_running_mode in_memory --no-isolate`):
-              time and peak RSS; and the default isolated mode's decode child
+              time and peak RSS; and the default isolated mode's decode child; both again
+              with `--sampler stride` (a pair a second: 60 vs 600 pairs)
   scaling     eight 720p 60 s videos, `--direct_num_workers` 1 vs 2, with and without the
               fixed start-up (a build of one 3-second video), and the 2-worker build's ratio
               to a plain decode of the same videos; beside them, what one process per core
@@ -221,6 +222,12 @@ def main(argv=None) -> dict:
                 "--no-isolate")
             report["long"][f"{seconds}s_default"] = build(
                 f"{path}/*.mp4", "--no-caption", "--direct_num_workers", "1")
+            # One pair a second: pairs grow with length, the memory that holds them must not.
+            for mode, flags in (("one_process", ("--direct_running_mode", "in_memory",
+                                                 "--no-isolate")),
+                                ("default", ("--direct_num_workers", "1"))):
+                report["long"][f"{seconds}s_stride_{mode}"] = build(
+                    f"{path}/*.mp4", "--no-caption", "--sampler", "stride", *flags)
             print(json.dumps({"long": report["long"]}, indent=1), flush=True)
     if "scaling" not in skip:
         report["scaling"] = scaling(args.cache, args.repeat)
