@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
 FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
 # Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
-# held_frames.py): about 20 frames of 4K, 80 of 1080p. `frames` lets go of them all.
+# held_frames.py): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of them all.
 HOLD_BUDGET_BYTES = 256 << 20
 # Decoder threads per video: one. A build runs one video per core already; slice threads save
 # no CPU time and, on a loaded machine, cost 25-35% more (docs/performance.md).

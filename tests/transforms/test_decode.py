@@ -215,3 +215,23 @@ def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_pa
     decoded_again.clear()
     monkeypatch.setattr(video_io, "HOLD_BUDGET_BYTES", 0)
     assert pairs() == (held, wanted) and sorted(decoded_again) == sorted(wanted)
+
+
+def test_pairs_come_out_as_their_frames_are_decoded(scene_path, monkeypatch):
+    decoded = []
+    original = video_io.PyAVVideo.iter_frames
+
+    def spy(self, indices):
+        for index, frame in original(self, indices):
+            decoded.append(index)
+            yield index, frame
+    monkeypatch.setattr(video_io.PyAVVideo, "iter_frames", spy)
+    source = expand_glob(str(scene_path))[0]
+    stream = decode_video(source, str(scene_path), DecodeConfig(backend="pyav"),
+                          SampleConfig(sampler="stride", stride_seconds=0.4))
+    first = next(stream)
+    # The first pair is out once its two frames are: not after all twelve kept frames.
+    assert (first.meta.before_index, first.meta.after_index) == (0, 10) and decoded == [0, 10]
+    *rest, outcome = stream
+    assert decoded == list(range(0, 120, 10)) and len(rest) == 10
+    assert outcome.num_candidates == 11 and outcome.reason is None
