@@ -25,7 +25,7 @@ class _Video:
                  timestamp, window, cancel: Callable[[], None] = lambda: None):
         self.source, self.results, self.ready, self.cancel = source, iter(results), ready, cancel
         self.timestamp, self.window = timestamp, window
-        self.pairs_out, self.last_pair, self.done = 0, None, False
+        self.pairs_out, self.info, self.done = 0, None, False  # info: from the pairs out
 
 
 class _DecodeFn(beam.DoFn):
@@ -89,14 +89,14 @@ class _DecodeFn(beam.DoFn):
                 item = next(video.results)
             except ChildFailed as error:
                 item = failed_outcome(video.source, error.reason, str(error), video.pairs_out,
-                                      video.last_pair)
+                                      video.info)
             if isinstance(item, VideoOutcome):
                 video.done = True
                 _count(item)
                 yield beam.pvalue.TaggedOutput(
                     self.VIDEOS, WindowedValue(item, video.timestamp, [video.window]))
             else:
-                video.pairs_out, video.last_pair = video.pairs_out + 1, item
+                video.pairs_out, video.info = video.pairs_out + 1, item.meta.info
                 beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc()
                 yield WindowedValue(item, video.timestamp, [video.window])
 

@@ -211,13 +211,13 @@ def _opencv_threads(count: int) -> Iterator[None]:
 
 
 def failed_outcome(source: VideoSource, reason: str, message: str, pairs_out: int = 0,
-                   last_pair: Optional[FramePair] = None) -> VideoOutcome:
+                   info: Optional[VideoInfo] = None) -> VideoOutcome:
     """The outcome of a video that failed. Pairs already sent on stay (they may be in shards by
     now): the outcome counts them and keeps the video's info, so the manifest shows it as cut
     short by `reason` rather than failed, and a retry of failed videos does not repeat them."""
     if pairs_out:
         message = f"stopped after {pairs_out} pairs, which are kept: {message}"
-        return VideoOutcome(source, last_pair.meta.info, pairs_out, reason, message[:500])
+        return VideoOutcome(source, info, pairs_out, reason, message[:500])
     return VideoOutcome(source, None, 0, reason, message[:500])
 
 
@@ -225,11 +225,11 @@ def stream_source(source: VideoSource, decode: DecodeConfig,
                   sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
     """One video's pairs, one at a time, then its outcome (always last); every per-file problem
     becomes an outcome with a reason."""
-    pairs_out, last_pair = 0, None
+    pairs_out, info = 0, None
     try:
         for item in _stream(source, decode, sample):
             if isinstance(item, FramePair):
-                pairs_out, last_pair = pairs_out + 1, item
+                pairs_out, info = pairs_out + 1, item.meta.info
             yield item
         return
     except FileNotFoundError as error:
@@ -240,7 +240,7 @@ def stream_source(source: VideoSource, decode: DecodeConfig,
         reason, message = error.reason, str(error)
     except (OSError, TimeoutError) as error:  # still failing after retries: retry the run later
         reason, message = "io_error", f"{type(error).__name__}: {error}"
-    yield failed_outcome(source, reason, message, pairs_out, last_pair)
+    yield failed_outcome(source, reason, message, pairs_out, info)
 
 
 def _stream(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):

@@ -138,9 +138,9 @@ class DecordVideo:
 
 class PyAVVideo:
     """PyAV: the analysis pass reads each frame's luma plane in place (no colour conversion) and
-    notes where the keyframes are, so that `frames` seeks once per group of pictures. It can
-    also hold decoded pictures (`hold_current`) that `frames` then converts without decoding
-    them again."""
+    notes where the keyframes are, so that `iter_frames` seeks once per group of pictures. It
+    can also hold decoded pictures (`hold_current`) that `iter_frames` then converts without
+    decoding them again."""
 
     def __init__(self, path: str):
         import av
