@@ -108,6 +108,12 @@ def fastest_decode(rounds) -> dict:
                         for mode in DECODE_MODES})
 
 
+def fastest_build(rounds, key: str) -> dict:
+    """The round's build under `key` with the least wall time, noting every round's."""
+    fastest = min((r[key] for r in rounds), key=lambda row: row["wall_s"])
+    return dict(fastest, every_wall_s=[r[key]["wall_s"] for r in rounds])
+
+
 def frames_in(output: str) -> int:
     import pyarrow.parquet as pq
     table = pq.read_table(os.path.join(output, "manifest", "videos.parquet"))
@@ -157,8 +163,7 @@ def scaling(cache: str, repeat: int) -> dict:
         rounds.append(round_)
     result = {"decode": fastest_decode([r["decode"] for r in rounds])}
     for key in ("1", "2", "1_startup", "2_startup"):
-        result[key] = min((r[key] for r in rounds), key=lambda row: row["wall_s"])
-        result[key]["every_wall_s"] = [r[key]["wall_s"] for r in rounds]
+        result[key] = fastest_build(rounds, key)
     result["speedup"] = result["1"]["wall_s"] / result["2"]["wall_s"]
     result["ratio_2_workers_to_decode"] = (
         result["2"]["frames_per_s"] / result["decode"]["best_frames_per_s"])
@@ -196,8 +201,7 @@ def main(argv=None) -> dict:
     if "decode" not in skip:
         report["decode"] = fastest_decode([r["decode"] for r in rounds])
     if "no_caption" not in skip:
-        report["no_caption"] = min((r["no_caption"] for r in rounds), key=lambda r: r["wall_s"])
-        report["no_caption"]["every_wall_s"] = [r["no_caption"]["wall_s"] for r in rounds]
+        report["no_caption"] = fastest_build(rounds, "no_caption")
     if {"decode", "no_caption"}.isdisjoint(skip):
         report["no_caption"]["ratio_each_round"] = [
             r["no_caption"]["frames_per_s"] / r["decode"]["best_frames_per_s"] for r in rounds]
