@@ -8,14 +8,6 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-TAR_BLOCK = 512
-MEMBERS_PER_SAMPLE = 4
-
-
-def tar_bytes(member_sizes: List[int]) -> int:
-    """Bytes a sample takes in a tar: a header block per member, data padded to blocks."""
-    return sum(TAR_BLOCK + -(-size // TAR_BLOCK) * TAR_BLOCK for size in member_sizes)
-
 
 def plan_shards(sizes: List[Tuple[str, int]], max_samples: int, max_bytes: int,
                 min_shards: int = 1, first_shard: int = 0) -> Dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from typing import Iterator, List, Tuple
@@ -15,6 +16,7 @@ from typing import Iterator, List, Tuple
 import fsspec
 
 TMP_MARK = ".tmp-"  # temporary files carry this in their name; validators look for strays
+STAGING_DIR = "staging"  # what a run writes and reads back before it commits (staging.py)
 
 
 def filesystem(url: str) -> Tuple[fsspec.AbstractFileSystem, str]:
@@ -58,9 +60,12 @@ def write_bytes(url: str, data: bytes) -> None:
 
 
 def remove_temporaries(root: str) -> List[str]:
-    """Deletes files that writers killed mid-write left behind; returns their paths."""
+    """Deletes temporary files (staged samples, files of writers killed mid-write) and the
+    staging folder; returns the files' paths."""
     fs, path = filesystem(root)
     stale = [found for found in fs.find(path) if TMP_MARK in found.rsplit("/", 1)[-1]]
     for found in stale:
         fs.rm(found)
+    if is_local(fs):  # object stores have no folders to leave behind
+        shutil.rmtree(os.path.join(path, STAGING_DIR), ignore_errors=True)
     return stale

@@ -1,7 +1,9 @@
 """Write kept triples as WebDataset tar shards, deterministically.
 
-Shard membership is decided from the sorted list of all keys (small metadata, gathered once);
-the images themselves are shuffled once, grouped by shard and written in parallel.
+Each triple becomes its sample's tar bytes at once, staged to a file (transforms/staging.py);
+shard membership is decided from the sorted list of all keys and sizes (small metadata,
+gathered once), then each shard is written by copying its samples' staged bytes in key order.
+Only metadata is grouped or held, so memory does not grow with the run's output.
 Same inputs and config give byte-identical shards: sorted members, fixed mtime, fixed owner.
 """
 from __future__ import annotations
@@ -10,7 +12,8 @@ import dataclasses
 import hashlib
 import io
 import json
-from typing import Dict, Iterable, Optional, Tuple
+import uuid
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -20,9 +23,10 @@ from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, Triple
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
-from transforms.shard_plan import plan_shards, tar_bytes
+from transforms.shard_plan import plan_shards
+from transforms.staging import StagedSample, StageSamples, read_staged
 from transforms.storage import committed_file, join
-from transforms.tar_shard import write_samples
+from transforms.tar_shard import end_of_archive, sample_bytes
 
 SHARDS_DIR = "shards"
 
@@ -103,24 +107,29 @@ def sample_dict(triple: Triple) -> Dict[str, object]:
     return sample
 
 
-def write_shard(url: str, triples: Iterable[Triple]) -> Dict[str, object]:
-    """Writes one tar shard to `url` atomically; returns its index entry."""
-    ordered = sorted(triples, key=lambda triple: triple.key)
+def staged_form(triple: Triple) -> Tuple[PairOutcome, bytes]:
+    """The triple's outcome (shard still unknown) and its sample's tar bytes."""
+    outcome = PairOutcome(meta=triple.meta, caption=triple.caption, qc_flags=triple.qc_flags)
+    return outcome, sample_bytes(sample_dict(triple))
+
+
+def write_shard(url: str, staged: List[StagedSample]) -> Dict[str, object]:
+    """Writes one tar shard of the staged samples, in key order, to `url` atomically; returns
+    its index entry."""
+    digest, size = hashlib.sha256(), 0
     with committed_file(url) as tmp:
         with open(tmp, "wb") as stream:
-            write_samples(stream, (sample_dict(triple) for triple in ordered))
-        digest, size = hashlib.sha256(), 0
-        with open(tmp, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(ordered), "size": size,
+            for sample in sorted(staged, key=lambda sample: sample.key):
+                data = read_staged(sample)
+                stream.write(data)
+                digest.update(data)
+                size += len(data)
+            end = end_of_archive(size)
+            stream.write(end)
+            digest.update(end)
+            size += len(end)
+    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(staged), "size": size,
             "sha256": digest.hexdigest()}
-
-
-def sample_size(triple: Triple) -> Tuple[str, int]:
-    sample = sample_dict(triple)
-    return triple.key, tar_bytes([len(v) for k, v in sample.items() if k != "__key__"])
 
 
 def _first_shard(output: str, mode: str) -> int:
@@ -133,17 +142,17 @@ class _WriteShardFn(beam.DoFn):
     def __init__(self, config: WriteConfig):
         self._config = config
 
-    def process(self, item: Tuple[int, Iterable[Triple]]):
-        index, triples = item
-        triples = list(triples)
+    def process(self, item: Tuple[int, Iterable[StagedSample]]):
+        index, staged = item
+        staged = list(staged)
         name = layout.shard_name(index, self._config.shard_prefix)
-        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples)
-        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
+        info = write_shard(join(self._config.output, SHARDS_DIR, name), staged)
+        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(staged))
         beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
         yield info
-        for triple in triples:
-            yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
-                meta=triple.meta, caption=triple.caption, shard=name, qc_flags=triple.qc_flags))
+        for sample in staged:
+            yield beam.pvalue.TaggedOutput(self.OUTCOMES,
+                                           dataclasses.replace(sample.outcome, shard=name))
 
 
 class WriteShards(beam.PTransform):
@@ -158,14 +167,17 @@ class WriteShards(beam.PTransform):
         first_shard = (triples.pipeline
                        | "Output" >> beam.Create([config.output])
                        | "FirstShard" >> beam.Map(_first_shard, config.mode))
-        assignment = (triples
-                      | "Sizes" >> beam.Map(sample_size)
+        staged = (triples
+                  | "ToSample" >> beam.Map(staged_form)
+                  | "Stage" >> beam.ParDo(StageSamples(config.output, uuid.uuid4().hex)))
+        assignment = (staged
+                      | "Sizes" >> beam.Map(lambda sample: (sample.key, sample.size))
                       | "AllSizes" >> beam.combiners.ToList()
                       | "Plan" >> beam.Map(plan_shards, config.samples_per_shard,
                                            config.shard_max_bytes, config.min_shards,
                                            beam.pvalue.AsSingleton(first_shard)))
-        written = (triples
-                   | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
+        written = (staged
+                   | "ToShard" >> beam.Map(lambda sample, shards: (shards[sample.key], sample),
                                            shards=beam.pvalue.AsSingleton(assignment))
                    | "GroupByShard" >> beam.GroupByKey()
                    | "WriteShard" >> beam.ParDo(_WriteShardFn(self._config)).with_outputs(

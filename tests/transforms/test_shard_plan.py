@@ -1,4 +1,4 @@
-from transforms.shard_plan import plan_shards, tar_bytes
+from transforms.shard_plan import plan_shards
 
 
 def shards_of(plan):
@@ -33,6 +33,3 @@ def test_numbering_continues_and_order_of_input_does_not_matter():
     plan = plan_shards(list(reversed(keys(5))), 2, 10**9, first_shard=7)
     assert sorted(set(plan.values())) == [7, 8, 9] and plan["k000"] == 7
 
-
-def test_tar_bytes_counts_headers_and_padding():
-    assert tar_bytes([1, 512, 513]) == 3 * 512 + 512 + 512 + 1024

@@ -1,6 +1,7 @@
 """The standard-library shard writer makes exactly the bytes webdataset's TarWriter makes."""
 import io
 
+import pytest
 import webdataset as wds
 
 from transforms.tar_shard import write_samples
@@ -13,11 +14,16 @@ SAMPLES = [
 ]
 
 
-def test_same_bytes_as_webdataset_tarwriter():
+# A whole 10240-byte record before the end blocks: 2 members of a 512-byte header and 4608 bytes.
+ONE_RECORD = [{"__key__": "r", "a": b"1" * 4608, "b": b"2" * 4608}]
+
+
+@pytest.mark.parametrize("samples", [SAMPLES, [], ONE_RECORD, SAMPLES[::-1] + ONE_RECORD])
+def test_same_bytes_as_webdataset_tarwriter(samples):
     ours, theirs = io.BytesIO(), io.BytesIO()
-    write_samples(ours, SAMPLES)
+    write_samples(ours, samples)
     writer = wds.TarWriter(theirs, mtime=0, user="idp", group="idp", mode=0o444)
-    for sample in SAMPLES:
+    for sample in samples:
         writer.write(sample)
     writer.close()
     assert ours.getvalue() == theirs.getvalue()
