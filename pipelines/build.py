@@ -1,6 +1,7 @@
 """The build pipeline: videos in, (before, action, after) WebDataset shards out.
 
-    discover -> decode+sample -> filter -> caption -> encode -> write shards -> finalize
+    discover -> decode+sample -> filter -> caption -> encode+stage -> caption QC -> select
+    -> write shards -> finalize
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from transforms.discover import Discover
 from transforms.existing import SkipKnown, read_index
 from transforms.filter import FilterPairs
 from transforms.finalize import Finalize
+from transforms.staging import StageTriples
 from transforms.storage import filesystem, join
 from transforms.write import WriteShards, human_label, to_triple
 
@@ -42,13 +44,16 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     if config.caption is None:  # no model: human labels where there are any, else no action
         triples = (filtered["kept"]
                    | "NoCaption" >> beam.Map(lambda p: (p, human_label(p)))
-                   | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality))
+                   | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+                   | "Stage" >> StageTriples(config.write.output))
         dropped = [filtered["dropped"]]
     else:
         from transforms.caption import CaptionPairs
         caption = filtered["kept"] | "Caption" >> CaptionPairs(config.caption)
-        encoded = caption["captioned"] | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-        checked = encoded | "CaptionQc" >> CaptionQc(config.qc)
+        staged = (caption["captioned"]
+                  | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+                  | "Stage" >> StageTriples(config.write.output))
+        checked = staged | "CaptionQc" >> CaptionQc(config.qc)
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
         triples = selected["kept"]
         dropped = [filtered["dropped"], caption["failed"], checked["dropped"], selected["dropped"]]

@@ -26,6 +26,7 @@ from transforms.finalize import commit_version
 from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
 from transforms.shard_read import decode_jpeg, read_shard
+from transforms.staging import StageTriples
 from transforms.storage import join
 from transforms.write import WriteConfig, WriteShards
 
@@ -100,7 +101,7 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
     triples = ({"caption": by_key, "stored": stored}
                | "Join" >> beam.CoGroupByKey()
                | "ToTriple" >> beam.FlatMap(to_triple))
-    checked = triples | "CaptionQc" >> CaptionQc(qc)
+    checked = triples | "Stage" >> StageTriples(write.output) | "CaptionQc" >> CaptionQc(qc)
     selected = checked["kept"] | "SelectByScore" >> SelectTriples(select)
     written = selected["kept"] | "Write" >> WriteShards(write)
     outcomes = ((written["kept"], captioned["failed"], checked["dropped"], selected["dropped"])

@@ -119,6 +119,28 @@ class Triple:
     before_jpeg: bytes
     after_jpeg: bytes
     change_npy: bytes  # the change map, as .npy bytes (schemas/sample.py)
+
+    @property
+    def key(self) -> str:
+        return self.meta.key
+
+
+@dataclasses.dataclass(frozen=True)
+class StagedImages:
+    """Where a triple's encoded images wait (transforms/staging.py): its before JPEG, after JPEG
+    and change map, one after another from `offset`."""
+    url: str
+    offset: int
+    sizes: Tuple[int, int, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class StagedTriple:
+    """A Triple whose images are staged: the steps after encoding decide on what travels here
+    (key, caption, flags), and the images stay in their staging file until the shard is written."""
+    meta: PairMeta
+    caption: Optional[Caption]
+    images: StagedImages
     qc_flags: Tuple[str, ...] = ()  # caption quality flags, when the config keeps flagged pairs
 
     @property

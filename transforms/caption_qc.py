@@ -13,7 +13,7 @@ from typing import Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 
-from schemas.records import Caption, Drop, PairOutcome, Triple
+from schemas.records import Caption, Drop, PairOutcome, StagedTriple
 
 POLICIES = ("drop", "flag", "off")
 
@@ -87,7 +87,7 @@ def same_action_keys(actions: List[Tuple[str, str]], config: CaptionQcConfig) ->
     return {key for key, other in actions if other == action}
 
 
-def check_video(triples: Iterable[Triple], config: CaptionQcConfig):
+def check_video(triples: Iterable[StagedTriple], config: CaptionQcConfig):
     """Yields (triple with its flags, Drop or None) for every triple of one video."""
     triples = list(triples)
     same = same_action_keys([(t.key, t.caption.action) for t in triples
@@ -125,8 +125,8 @@ class _CheckVideoFn(beam.DoFn):
 
 
 class CaptionQc(beam.PTransform):
-    """Triple -> {"kept": Triple (flags attached), "dropped": PairOutcome}; pass-through when
-    the policy is off or the triples carry no generated caption."""
+    """StagedTriple -> {"kept": StagedTriple (flags attached), "dropped": PairOutcome};
+    pass-through when the policy is off or the triples carry no generated caption."""
 
     def __init__(self, config: CaptionQcConfig):
         super().__init__()

@@ -61,6 +61,7 @@ def _check_failures(rows: List[dict], max_ratio: float, output: str) -> None:
     failed = sum(1 for row in rows if row["status"] == "failed")
     if rows and failed / len(rows) > max_ratio:
         reasons = dict(collections.Counter(r["reason"] for r in rows if r["status"] == "failed"))
+        remove_temporaries(output)  # staged samples: no run will copy them into a shard now
         raise TooManyFailures(
             f"{failed} of {len(rows)} videos failed (more than {max_ratio:.0%}); reasons: "
             f"{reasons}. Nothing was committed; the shards written are not in any index.")

@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import apache_beam as beam
 
-from schemas.records import Drop, PairOutcome, Triple
+from schemas.records import Drop, PairOutcome, StagedTriple
 
 Item = Tuple[str, float, str]  # (key, score, class)
 
@@ -43,7 +43,7 @@ def stratified_top_k(items: Iterable[Item], k: int) -> List[str]:
     return chosen
 
 
-def triple_class(triple: Triple) -> str:
+def triple_class(triple: StagedTriple) -> str:
     """The stratum: the source's class, else the dataset (input) it came from."""
     source = triple.meta.source
     return source.class_name or source.dataset or ""
@@ -63,11 +63,11 @@ def select(items: List[Item], config: SelectConfig) -> Dict[str, Drop]:
     return drops
 
 
-def _item(triple: Triple) -> Item:
+def _item(triple: StagedTriple) -> Item:
     return triple.key, triple.caption.idp_score, triple_class(triple)
 
 
-def _route(triple: Triple, drops: Dict[str, Drop]):
+def _route(triple: StagedTriple, drops: Dict[str, Drop]):
     drop = drops.get(triple.key)
     if drop is None:
         yield triple
@@ -78,8 +78,8 @@ def _route(triple: Triple, drops: Dict[str, Drop]):
 
 
 class SelectTriples(beam.PTransform):
-    """Triple -> {"kept": Triple, "dropped": PairOutcome (low_idp_score / not_selected)}.
-    Decided from (key, score, class) gathered once; the images are not moved for it."""
+    """StagedTriple -> {"kept": StagedTriple, "dropped": PairOutcome (low_idp_score /
+    not_selected)}. Decided from (key, score, class) gathered once; the images stay staged."""
 
     def __init__(self, config: SelectConfig):
         super().__init__()

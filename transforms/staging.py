@@ -1,61 +1,50 @@
-"""Samples staged as their final tar bytes, so that no process holds a run's output.
+"""Encoded images staged to files as they are made, so that no process holds a run's output.
 
-Shard membership needs every sample's size before any shard is written. Rather than keep the
-encoded samples waiting for that plan (Beam's local runner holds them in memory; a distributed
-runner shuffles them), each bundle appends its samples' tar bytes to one staging file as they
-arrive and sends on only where they are. Shards are then written by copying those byte ranges
-in key order: the same bytes as writing the samples directly (transforms/tar_shard.py).
+The steps after encoding need the whole run, or a whole video, before they can decide: caption
+checks per video, selection by score over all triples, the shard plan from every sample's size.
+Beam's local runner holds what such a step waits on in memory (a distributed runner shuffles
+it). So each bundle appends its triples' images to one staging file as they arrive and sends on
+only where they are (a StagedTriple); the shard writer reads them back.
 
 Staging files carry storage.TMP_MARK, so the commit's sweep of temporaries removes them with
 the staging folder once every shard is written, and a killed run's leftovers show as strays.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import uuid
-from typing import Optional
+from typing import Tuple
 
 import apache_beam as beam
 
-from schemas.records import PairOutcome
+from schemas.records import StagedImages, StagedTriple, Triple
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
 
 
-@dataclasses.dataclass(frozen=True)
-class StagedSample:
-    """Where a sample's tar bytes were staged, and its outcome (shard still unknown)."""
-    outcome: PairOutcome
-    url: str
-    offset: int
-    size: int
-
-    @property
-    def key(self) -> str:
-        return self.outcome.meta.key
+def read_images(images: StagedImages) -> Tuple[bytes, bytes, bytes]:
+    """(before JPEG, after JPEG, change map) of a staged triple."""
+    fs, path = filesystem(images.url)
+    data = fs.cat_file(path, start=images.offset, end=images.offset + sum(images.sizes))
+    before, after, _ = images.sizes
+    return data[:before], data[before:before + after], data[before + after:]
 
 
-def read_staged(staged: StagedSample) -> bytes:
-    fs, path = filesystem(staged.url)
-    return fs.cat_file(path, start=staged.offset, end=staged.offset + staged.size)
-
-
-class StageSamples(beam.DoFn):
-    """(outcome, tar bytes) -> StagedSample, the bytes appended to this bundle's staging file."""
-
-    def __init__(self, output: str, run_id: str):
-        self._folder = join(output, STAGING_DIR, run_id)
+class _StageFn(beam.DoFn):
+    def __init__(self, folder: str):
+        self._folder = folder
         self._file = None
-        self._url: Optional[str] = None
+        self._url = ""
         self._written = 0
 
-    def process(self, item):
-        outcome, data = item
+    def process(self, triple: Triple):
         if self._file is None:
             self._open()
-        self._file.write(data)
-        yield StagedSample(outcome, self._url, self._written, len(data))
-        self._written += len(data)
+        parts = (triple.before_jpeg, triple.after_jpeg, triple.change_npy)
+        for part in parts:
+            self._file.write(part)
+        images = StagedImages(self._url, self._written, tuple(len(part) for part in parts))
+        self._written += sum(images.sizes)
+        yield StagedTriple(meta=triple.meta, caption=triple.caption, images=images)
 
     def _open(self):
         # A name of its own per bundle: a retried bundle writes afresh, never into a file
@@ -67,7 +56,7 @@ class StageSamples(beam.DoFn):
         self._file, self._written = fs.open(path, "wb"), 0
 
     def finish_bundle(self):
-        # Nothing reads a staging file before the plan, which waits for every bundle to finish.
+        # The steps that read staged images wait for every bundle of this step to finish.
         self._close()
 
     def teardown(self):
@@ -77,3 +66,14 @@ class StageSamples(beam.DoFn):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class StageTriples(beam.PTransform):
+    """Triple -> StagedTriple, the images appended to this run's staging files under `output`."""
+
+    def __init__(self, output: str):
+        super().__init__()
+        self._folder = join(output, STAGING_DIR, uuid.uuid4().hex)  # this run's own
+
+    def expand(self, triples):
+        return triples | "Stage" >> beam.ParDo(_StageFn(self._folder))

@@ -16,20 +16,31 @@ OWNER = "idp"
 MODE = 0o444
 
 
+def _header(key: str, field: str, size: int) -> bytes:
+    info = tarfile.TarInfo(f"{key}.{field}")
+    info.size, info.mtime, info.mode = size, 0, MODE
+    info.uname = info.gname = OWNER
+    return info.tobuf(tarfile.DEFAULT_FORMAT, tarfile.ENCODING, "surrogateescape")
+
+
+def _fields(sample: Dict[str, object]):
+    return sorted(field for field in sample if not field.startswith("_"))
+
+
 def sample_bytes(sample: Dict[str, bytes]) -> bytes:
     """One tar member `<__key__>.<field>` per field of the sample, fields in sorted order."""
-    key = sample["__key__"]
     parts = []
-    for field in sorted(sample):
-        if field.startswith("_"):
-            continue
+    for field in _fields(sample):
         data = sample[field]
-        info = tarfile.TarInfo(f"{key}.{field}")
-        info.size, info.mtime, info.mode = len(data), 0, MODE
-        info.uname = info.gname = OWNER
-        parts += [info.tobuf(tarfile.DEFAULT_FORMAT, tarfile.ENCODING, "surrogateescape"), data,
+        parts += [_header(sample["__key__"], field, len(data)), data,
                   tarfile.NUL * (-len(data) % tarfile.BLOCKSIZE)]
     return b"".join(parts)
+
+
+def sample_length(key: str, sizes: Dict[str, int]) -> int:
+    """len(sample_bytes(sample)) from the key and each field's size alone."""
+    return sum(len(_header(key, field, sizes[field])) + sizes[field] +
+               -sizes[field] % tarfile.BLOCKSIZE for field in _fields(sizes))
 
 
 def end_of_archive(length: int) -> bytes:

@@ -1,8 +1,8 @@
 """Write kept triples as WebDataset tar shards, deterministically.
 
-Each triple becomes its sample's tar bytes at once, staged to a file (transforms/staging.py);
-shard membership is decided from the sorted list of all keys and sizes (small metadata,
-gathered once), then each shard is written by copying its samples' staged bytes in key order.
+The triples arrive staged (transforms/staging.py): their images wait in staging files. Shard
+membership is decided from the sorted list of all keys and sample sizes (small metadata,
+gathered once), then each shard is written by reading its samples' images back in key order.
 Only metadata is grouped or held, so memory does not grow with the run's output.
 Same inputs and config give byte-identical shards: sorted members, fixed mtime, fixed owner.
 """
@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import uuid
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
@@ -20,13 +19,13 @@ import numpy as np
 from PIL import Image
 
 from schemas import sample as layout
-from schemas.records import Caption, FramePair, PairOutcome, Triple
+from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards
-from transforms.staging import StagedSample, StageSamples, read_staged
+from transforms.staging import read_images
 from transforms.storage import committed_file, join
-from transforms.tar_shard import end_of_archive, sample_bytes
+from transforms.tar_shard import end_of_archive, sample_bytes, sample_length
 
 SHARDS_DIR = "shards"
 
@@ -90,37 +89,40 @@ def to_triple(captioned: Tuple[FramePair, Optional[Caption]], quality: int) -> T
                   change_npy=to_npy(change_map(pair.before, pair.after, layout.CHANGE_GRID)))
 
 
-def sample_dict(triple: Triple) -> Dict[str, object]:
-    """The webdataset sample: built here, at the writer's edge, and nowhere else."""
+def light_members(triple: StagedTriple) -> Dict[str, bytes]:
+    """The sample's members made from its metadata: KEY.json, and KEY.txt when it has an action."""
     layout.check_key(triple.key)
-    sample = {
-        "__key__": triple.key,
-        layout.BEFORE: triple.before_jpeg,
-        layout.AFTER: triple.after_jpeg,
-        layout.CHANGE: triple.change_npy,
-        layout.METADATA: json.dumps(layout.sample_metadata(triple.meta, triple.caption,
-                                                           triple.qc_flags),
-                                    sort_keys=True, ensure_ascii=False).encode("utf-8"),
-    }
+    members = {layout.METADATA: json.dumps(
+        layout.sample_metadata(triple.meta, triple.caption, triple.qc_flags),
+        sort_keys=True, ensure_ascii=False).encode("utf-8")}
     if triple.caption is not None:
-        sample[layout.ACTION] = triple.caption.action.replace("\n", " ").encode("utf-8")
-    return sample
+        members[layout.ACTION] = triple.caption.action.replace("\n", " ").encode("utf-8")
+    return members
 
 
-def staged_form(triple: Triple) -> Tuple[PairOutcome, bytes]:
-    """The triple's outcome (shard still unknown) and its sample's tar bytes."""
-    outcome = PairOutcome(meta=triple.meta, caption=triple.caption, qc_flags=triple.qc_flags)
-    return outcome, sample_bytes(sample_dict(triple))
+def sample_dict(triple: StagedTriple, images: Tuple[bytes, bytes, bytes]) -> Dict[str, object]:
+    """The webdataset sample: built here, at the writer's edge, and nowhere else."""
+    before, after, change = images
+    return {"__key__": triple.key, layout.BEFORE: before, layout.AFTER: after,
+            layout.CHANGE: change, **light_members(triple)}
 
 
-def write_shard(url: str, staged: List[StagedSample]) -> Dict[str, object]:
-    """Writes one tar shard of the staged samples, in key order, to `url` atomically; returns
-    its index entry."""
+def sample_size(triple: StagedTriple) -> Tuple[str, int]:
+    """(key, the sample's bytes in a tar), without reading its images."""
+    before, after, change = triple.images.sizes
+    sizes = {layout.BEFORE: before, layout.AFTER: after, layout.CHANGE: change,
+             **{field: len(data) for field, data in light_members(triple).items()}}
+    return triple.key, sample_length(triple.key, sizes)
+
+
+def write_shard(url: str, triples: List[StagedTriple]) -> Dict[str, object]:
+    """Writes one tar shard of the triples, in key order, to `url` atomically; returns its index
+    entry."""
     digest, size = hashlib.sha256(), 0
     with committed_file(url) as tmp:
         with open(tmp, "wb") as stream:
-            for sample in sorted(staged, key=lambda sample: sample.key):
-                data = read_staged(sample)
+            for triple in sorted(triples, key=lambda triple: triple.key):
+                data = sample_bytes(sample_dict(triple, read_images(triple.images)))
                 stream.write(data)
                 digest.update(data)
                 size += len(data)
@@ -128,7 +130,7 @@ def write_shard(url: str, staged: List[StagedSample]) -> Dict[str, object]:
             stream.write(end)
             digest.update(end)
             size += len(end)
-    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(staged), "size": size,
+    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(triples), "size": size,
             "sha256": digest.hexdigest()}
 
 
@@ -142,21 +144,21 @@ class _WriteShardFn(beam.DoFn):
     def __init__(self, config: WriteConfig):
         self._config = config
 
-    def process(self, item: Tuple[int, Iterable[StagedSample]]):
-        index, staged = item
-        staged = list(staged)
+    def process(self, item: Tuple[int, Iterable[StagedTriple]]):
+        index, triples = item
+        triples = list(triples)
         name = layout.shard_name(index, self._config.shard_prefix)
-        info = write_shard(join(self._config.output, SHARDS_DIR, name), staged)
-        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(staged))
+        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples)
+        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
         beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
         yield info
-        for sample in staged:
-            yield beam.pvalue.TaggedOutput(self.OUTCOMES,
-                                           dataclasses.replace(sample.outcome, shard=name))
+        for triple in triples:
+            yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
+                meta=triple.meta, caption=triple.caption, shard=name, qc_flags=triple.qc_flags))
 
 
 class WriteShards(beam.PTransform):
-    """Triple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}."""
+    """StagedTriple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}."""
 
     def __init__(self, config: WriteConfig):
         super().__init__()
@@ -167,17 +169,14 @@ class WriteShards(beam.PTransform):
         first_shard = (triples.pipeline
                        | "Output" >> beam.Create([config.output])
                        | "FirstShard" >> beam.Map(_first_shard, config.mode))
-        staged = (triples
-                  | "ToSample" >> beam.Map(staged_form)
-                  | "Stage" >> beam.ParDo(StageSamples(config.output, uuid.uuid4().hex)))
-        assignment = (staged
-                      | "Sizes" >> beam.Map(lambda sample: (sample.key, sample.size))
+        assignment = (triples
+                      | "Sizes" >> beam.Map(sample_size)
                       | "AllSizes" >> beam.combiners.ToList()
                       | "Plan" >> beam.Map(plan_shards, config.samples_per_shard,
                                            config.shard_max_bytes, config.min_shards,
                                            beam.pvalue.AsSingleton(first_shard)))
-        written = (staged
-                   | "ToShard" >> beam.Map(lambda sample, shards: (shards[sample.key], sample),
+        written = (triples
+                   | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))
                    | "GroupByShard" >> beam.GroupByKey()
                    | "WriteShard" >> beam.ParDo(_WriteShardFn(self._config)).with_outputs(

@@ -73,3 +73,4 @@ def test_a_run_of_mostly_broken_inputs_fails_loudly_without_an_index(video_folde
     assert "2 of 3 videos failed" in last_line and "decode_failed" in last_line
     assert not (tmp_path / "out" / "index.json").exists()
     assert not (tmp_path / "out" / "manifest").exists()
+    assert not (tmp_path / "out" / "staging").exists()  # the staged sample of a.mp4 is gone

@@ -1,6 +1,7 @@
 import pytest
 
-from schemas.records import Caption, PairMeta, PairScores, Triple, VideoInfo, VideoSource
+from schemas.records import (Caption, PairMeta, PairScores, StagedImages, StagedTriple, VideoInfo,
+                             VideoSource)
 from transforms.caption_qc import CaptionQcConfig, check_video, flags_for_pair
 
 
@@ -32,8 +33,8 @@ def triple(key, action, video="v1"):
     meta = PairMeta(key=key, source=VideoSource(uri=f"/{video}.mp4", video_id=video),
                     info=VideoInfo(25.0, 100, 64, 48, "pyav"), before_index=0, after_index=1,
                     sampler="keyframes", scores=PairScores(1, 0.1, 0, 100, 0.5))
-    return Triple(meta=meta, caption=caption(action), before_jpeg=b"", after_jpeg=b"",
-                  change_npy=b"")
+    return StagedTriple(meta=meta, caption=caption(action),
+                        images=StagedImages("/staging/x", 0, (0, 0, 0)))
 
 
 def test_same_action_for_most_of_a_video_is_flagged_or_dropped():

@@ -4,7 +4,7 @@ import io
 import pytest
 import webdataset as wds
 
-from transforms.tar_shard import write_samples
+from transforms.tar_shard import sample_bytes, sample_length, write_samples
 
 SAMPLES = [
     {"__key__": "video-a/000012_000020", "before.jpg": b"\xff\xd8jpeg", "after.jpg": b"\xff\xd8",
@@ -38,3 +38,9 @@ def test_webdataset_reads_the_samples_back(tmp_path):
     for got, sample in zip(read, SAMPLES):
         assert {k: v for k, v in got.items() if not k.startswith("__")} == {
             k: v for k, v in sample.items() if k != "__key__"}
+
+
+def test_sample_length_is_the_length_of_the_sample_bytes():
+    for sample in SAMPLES + ONE_RECORD:  # the second has a long key: more header blocks
+        sizes = {field: len(data) for field, data in sample.items() if field != "__key__"}
+        assert sample_length(sample["__key__"], sizes) == len(sample_bytes(sample))
