@@ -1,19 +1,35 @@
 """The caption stage: FramePairs in, (FramePair, Caption) or a caption_failed PairOutcome out."""
 from __future__ import annotations
 
+from typing import Optional
+
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
+from apache_beam.options.pipeline_options import StandardOptions
 
 from schemas.records import Drop, PairOutcome
 from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300
-def accelerator_hint(config: CaptionConfig):
-    """The caption stage's accelerator hint: only this stage carries one, so a runner that
-    right-fits (Dataflow) runs decode, filter and write on CPU workers and sends just the pairs to
-    GPU workers; runners without accelerator support ignore it. None when told to run on CPU."""
-    return None if config.device == "cpu" or not config.accelerator else config.accelerator
+
+
+def right_fits(pipeline: beam.Pipeline) -> bool:
+    """Whether the pipeline's runner gives a stage with an accelerator hint workers of its own
+    (Dataflow's right fitting)."""
+    runner = pipeline.options.view_as(StandardOptions).runner or type(pipeline.runner).__name__
+    return str(runner).lower().removesuffix("runner") == "dataflow"
+
+
+def accelerator_hint(config: CaptionConfig, pipeline: beam.Pipeline) -> Optional[str]:
+    """The caption stage's accelerator hint: only this stage carries one, so Dataflow runs
+    decode, filter and write on CPU workers and sends just the pairs to GPU workers. None when
+    told to run on CPU, and on runners that do not right-fit: there a hint only splits the
+    stages around captioning, and Beam's local runner then holds every full-resolution pair
+    of the run in memory between them (docs/performance.md)."""
+    if config.device == "cpu" or not config.accelerator or not right_fits(pipeline):
+        return None
+    return config.accelerator
 
 
 def _failed(pair, error) -> PairOutcome:
@@ -36,7 +52,7 @@ class CaptionPairs(beam.PTransform):
 
     def expand(self, pairs):
         infer = RunInference(IdpModelHandler(self._config)).with_exception_handling()
-        hint = accelerator_hint(self._config)
+        hint = accelerator_hint(self._config, pairs.pipeline)
         if hint:
             infer = infer.with_resource_hints(accelerator=hint)
         results, errors = pairs | "Infer" >> infer

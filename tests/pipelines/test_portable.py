@@ -134,9 +134,11 @@ def test_portable_runner_with_the_model_equals_direct_runner(tmp_path, portable,
         "--samples-per-shard", "2"])
 
 
-def hinted_transforms(*flags) -> dict:
-    """{transform label: accelerator hint} of every transform of the build that asks for one."""
+def hinted_transforms(*flags, runner="DataflowRunner") -> dict:
+    """{transform label: accelerator hint} of every transform of the build that asks for one,
+    composed for `runner` (run by none: only the graph is looked at)."""
     import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.portability.common_urns import resource_hints
 
     from pipelines.build import compose
@@ -144,7 +146,8 @@ def hinted_transforms(*flags) -> dict:
     from pipelines.config import build_config
 
     args, _ = parser().parse_known_args(["build", "--input", "in/*", "--output", "out", *flags])
-    pipeline = beam.Pipeline()
+    # An explicit runner object keeps Dataflow's option checks (project, region) out of it.
+    pipeline = beam.Pipeline(runner="DirectRunner", options=PipelineOptions(["--runner", runner]))
     compose(pipeline, build_config(args))
     proto = pipeline.to_runner_api()
     accelerator = resource_hints.ACCELERATOR.urn
@@ -159,5 +162,11 @@ def test_only_the_caption_stage_asks_for_a_gpu():
     hinted = hinted_transforms("--model", "some/model")
     assert hinted and all(name.startswith("Caption/Infer") for name in hinted)
     assert set(hinted.values()) == {"type:nvidia-tesla-t4;count:1;install-nvidia-driver"}
+    assert hinted_transforms("--model", "some/model", runner="dataflow") == hinted
     assert not hinted_transforms("--model", "some/model", "--device", "cpu")
     assert not hinted_transforms("--no-caption")
+
+
+def test_other_runners_get_no_hint_that_would_split_the_caption_stage_off():
+    for runner in ("DirectRunner", "PortableRunner", "FlinkRunner"):
+        assert not hinted_transforms("--model", "some/model", runner=runner)
