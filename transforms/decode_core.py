@@ -131,7 +131,7 @@ def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
         for old in released:
             video.release(old)
         if keep:
-            video.hold_current(index)
+            video.hold_current(index, policy.budget_bytes)
     return motion.analyse(video.small_gray(*size), on_frame=hold)
 
 

@@ -27,6 +27,8 @@ class MotionPeaks:
     itself suppressed by a third: rare, and then decoded by seeking.
     """
 
+    budget_bytes = None  # the video's own: a few frames, each saving a seek
+
     def __init__(self, count: int, min_gap: int):
         self._gap = min_gap
         self._capacity = 2 * count
@@ -53,13 +55,20 @@ class MotionPeaks:
 
 class FirstAndLatest:
     """For first_last: the first frame and the latest one (the last, once the stream ends)."""
+    budget_bytes = None  # the video's own
 
     def offer(self, index: int, motion: float) -> Decision:
         return True, [index - 1] if index > 1 else []
 
 
 class EveryStep:
-    """For stride: every frame a whole number of steps from the start, up to the pair cap."""
+    """For stride: every frame a whole number of steps from the start, up to the pair cap.
+
+    Within 64 MiB, not the video's whole budget: stride's picks are dense, so on a long video
+    the full-resolution pass decodes most of it again however many are held, and holding more
+    would only make memory grow with length (docs/performance.md).
+    """
+    budget_bytes = 64 << 20
 
     def __init__(self, step: int, max_pairs: int = 0):
         self._step = step

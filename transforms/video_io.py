@@ -198,10 +198,12 @@ class PyAVVideo:
                 yield small_luma(frame, width, height)
             self._current = None
 
-    def hold_current(self, index: int) -> None:
-        """Holds the frame small_gray yielded last (as `index`), if the budget allows."""
+    def hold_current(self, index: int, budget_bytes: Optional[int] = None) -> None:
+        """Holds the frame small_gray yielded last (as `index`), if it fits in `budget_bytes`
+        (never more than HOLD_BUDGET_BYTES)."""
         size = _frame_bytes(self._current)
-        if index not in self._held and self._held_bytes + size <= HOLD_BUDGET_BYTES:
+        budget = min(budget_bytes or HOLD_BUDGET_BYTES, HOLD_BUDGET_BYTES)
+        if index not in self._held and self._held_bytes + size <= budget:
             self._held[index] = self._current
             self._held_bytes += size
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from schemas.records import VideoSource
-from transforms import video_io
+from transforms import held_frames, video_io
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig
@@ -215,6 +215,24 @@ def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_pa
     decoded_again.clear()
     monkeypatch.setattr(video_io, "HOLD_BUDGET_BYTES", 0)
     assert pairs() == (held, wanted) and sorted(decoded_again) == sorted(wanted)
+
+
+def test_stride_holds_only_what_fits_its_own_budget(short_gop_path, monkeypatch):
+    expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
+    decoded_again = []
+    original = video_io.PyAVVideo._decode_again
+    monkeypatch.setattr(video_io.PyAVVideo, "_decode_again",
+                        lambda self, indices: decoded_again.extend(indices)
+                        or original(self, indices))
+    monkeypatch.setattr(held_frames.EveryStep, "budget_bytes", 1)  # no frame fits
+    source = expand_glob(short_gop_path)[0]
+    *pairs, _ = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"),
+                             SampleConfig(sampler="stride", stride_seconds=0.4))
+    wanted = sorted({i for p in pairs for i in (p.meta.before_index, p.meta.after_index)})
+    assert len(wanted) > 2 and sorted(decoded_again) == wanted  # every pick decoded again
+    for pair in pairs:  # and the same frames as when held
+        assert np.array_equal(pair.before, expected[pair.meta.before_index])
+        assert np.array_equal(pair.after, expected[pair.meta.after_index])
 
 
 def test_pairs_come_out_as_their_frames_are_decoded(scene_path, monkeypatch):
