@@ -46,8 +46,9 @@ CAPTION_HELP = {
     "share_across_processes": "load one model per machine shared by all SDK processes "
                               "(default: on cuda only)",
     "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
-    "accelerator": "Beam accelerator resource hint for the caption stage only, e.g. "
-                   "'type:nvidia-l4;count:1;install-nvidia-driver' ('' for none)",
+    "accelerator": "Beam accelerator resource hint for the caption stage only, on Dataflow "
+                   "(right fitting), e.g. 'type:nvidia-l4;count:1;install-nvidia-driver' ('' "
+                   "for none)",
 }
 
 
