@@ -4,8 +4,9 @@ The same bytes as `webdataset.TarWriter(stream, mtime=0, user="idp", group="idp"
 (a test holds them equal), without its import: `import webdataset` imports torch, about 1.3
 CPU-seconds in every worker that writes a shard.
 
-A sample's members (headers, data, padding) hold no offsets, so a sample's bytes are the same
-wherever it lands: samples can be made apart and a shard is their concatenation plus the end.
+A sample's members (headers, data, padding) hold no offsets: a shard is its samples' bytes one
+after another plus the end, and a sample's length follows from its key and field sizes alone
+(`sample_length`: the shard plan sizes samples whose images wait in staging files).
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards
 from transforms.staging import read_images
 from transforms.storage import committed_file, join
-from transforms.tar_shard import end_of_archive, sample_bytes, sample_length
+from transforms.tar_shard import sample_length, write_samples
 
 SHARDS_DIR = "shards"
 
@@ -118,19 +118,17 @@ def sample_size(triple: StagedTriple) -> Tuple[str, int]:
 def write_shard(url: str, triples: List[StagedTriple]) -> Dict[str, object]:
     """Writes one tar shard of the triples, in key order, to `url` atomically; returns its index
     entry."""
-    digest, size = hashlib.sha256(), 0
+    ordered = sorted(triples, key=lambda triple: triple.key)
     with committed_file(url) as tmp:
         with open(tmp, "wb") as stream:
-            for triple in sorted(triples, key=lambda triple: triple.key):
-                data = sample_bytes(sample_dict(triple, read_images(triple.images)))
-                stream.write(data)
-                digest.update(data)
-                size += len(data)
-            end = end_of_archive(size)
-            stream.write(end)
-            digest.update(end)
-            size += len(end)
-    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(triples), "size": size,
+            write_samples(stream, (sample_dict(triple, read_images(triple.images))
+                                   for triple in ordered))
+        digest, size = hashlib.sha256(), 0
+        with open(tmp, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+    return {"name": url.rsplit("/", 1)[-1], "num_samples": len(ordered), "size": size,
             "sha256": digest.hexdigest()}
 
 
