@@ -85,10 +85,12 @@ class Watch:
 
     def roles(self) -> Dict[str, float]:
         """Largest peak RSS (MiB) per kind of process: launcher (also the Beam workers of the
-        default multi_threading mode), Beam worker process, decode child."""
+        default multi_threading mode), Beam worker process, decode child, and preflight's
+        model check (a child that loads the model once before the run)."""
         found: Dict[str, float] = {}
         for name, peak in self.peaks.values():
-            role = ("decode_child" if "transforms.isolation" in name
+            role = ("model_check_child" if "transforms.isolation" in name and "idp_model" in name
+                    else "decode_child" if "transforms.isolation" in name
                     else "beam_worker" if "sdk_worker" in name or "worker_main" in name
                     else "launcher" if "idp-corpus" in name or "pipelines.cli" in name
                     else "other")

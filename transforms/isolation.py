@@ -79,8 +79,11 @@ class IsolatedCall:
         # The child imports from the same places as this process (tests, editable installs).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self._process = subprocess.Popen(
+            # The preloaded modules close the command line (unused there): they show in ps
+            # what the child is for, a decoder or preflight's model check.
             [sys.executable, "-c", "import sys, transforms.isolation as i; "
-             "i.serve(int(sys.argv[1]), int(sys.argv[2]))", str(request_read), str(reply_write)],
+             "i.serve(int(sys.argv[1]), int(sys.argv[2]))", str(request_read), str(reply_write),
+             *self._preload],
             pass_fds=(request_read, reply_write), env=env, stdin=subprocess.DEVNULL)
         os.close(request_read)
         os.close(reply_write)
