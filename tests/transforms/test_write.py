@@ -18,14 +18,17 @@ from transforms.tar_shard import write_samples
 from transforms.write import SHARDS_DIR, WriteConfig, WriteShards, sample_dict, to_triple
 
 
-def flag(triple):  # a flag attached after staging, as caption QC does, must reach KEY.json
-    return dataclasses.replace(triple, qc_flags=("caption_charset",)) if triple.key == "k03" \
-        else triple
+def flags_of(key):  # one triple gets a flag after staging, as caption QC does: KEY.json has it
+    return ("caption_charset",) if key == "k03" else ()
+
+
+def flag(triple):
+    return dataclasses.replace(triple, qc_flags=flags_of(triple.key))
 
 
 def expected_sample(triple):
-    flags = ("caption_charset",) if triple.key == "k03" else ()
-    unstaged = StagedTriple(triple.meta, triple.caption, StagedImages("", 0, (0, 0, 0)), flags)
+    unstaged = StagedTriple(triple.meta, triple.caption, StagedImages("", 0, (0, 0, 0)),
+                            flags_of(triple.key))
     return sample_dict(unstaged, (triple.before_jpeg, triple.after_jpeg, triple.change_npy))
 
 
