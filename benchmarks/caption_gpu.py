@@ -10,6 +10,9 @@ batches for every mode:
   handler   IdpModelHandler.run_inference on FramePairs: preprocessing, generate, scoring, parsing
   handler2  the same from two threads at once (two Beam workers sharing one model): one call's
             inputs are prepared while the other's batch generates
+  staged    the handler on StagedTriples, as the build hands it pairs: each batch's JPEGs
+            (quality 95) read from a staging file and decoded on the prepare threads
+  staged2   the same from two threads at once
   previous  the handler with the input preparation it had before the shared prompt tokens and
             the OpenCV halving (the processor on every pair's text and full frames)
   prepare   IdpModel.inputs alone (the CPU half of the handler), now and previous
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 import types
 from concurrent.futures import ThreadPoolExecutor
@@ -142,6 +146,30 @@ def make_pairs(count: int, pool):
     return pairs
 
 
+def stage_pairs(pairs, folder: str, quality: int = 95):
+    """The pairs as the build's caption stage gets them: JPEGs in a staging file."""
+    import io
+    import os
+
+    from PIL import Image
+
+    from schemas.records import StagedImages, StagedTriple
+
+    def jpeg(image):  # as transforms.write encodes them (that module needs Beam)
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+        return buffer.getvalue()
+
+    path, staged = os.path.join(folder, "bench.tmp-stage"), []
+    with open(path, "wb") as stream:
+        for pair in pairs:
+            parts = (jpeg(pair.before), jpeg(pair.after), b"")
+            images = StagedImages(path, stream.tell(), tuple(len(part) for part in parts))
+            stream.write(b"".join(parts))
+            staged.append(StagedTriple(meta=pair.meta, caption=None, images=images))
+    return staged
+
+
 def previous_inputs(self, befores, afters, prompt):
     """IdpModel.inputs as it ran before the shared prompt tokens: the processor on every pair's
     text and on full frames (its PIL pre-shrink never ran under transformers 5, whose image
@@ -164,7 +192,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", default="1,2,4,8,16,32,64,128")
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--modes", default="raw,handler,handler2,previous,prepare")
+    parser.add_argument("--modes", default="raw,handler,handler2,staged,staged2,previous,prepare")
     parser.add_argument("--image-backend", choices=["auto", "torchvision", "pil"], default="auto")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -230,13 +258,20 @@ def main(argv=None) -> dict:
             row["handler_pairs_per_s"] = timed(lambda: list(handler.run_inference(pairs, idp)))
             if cuda:
                 row["handler_peak_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30
-        if "handler2" in modes:
-            # Two worker threads sharing the model, as Beam runs them: one call prepares its
-            # inputs while the other's batch generates.
-            with ThreadPoolExecutor(2) as threads:
-                def two_calls():
-                    list(threads.map(lambda _: list(handler.run_inference(pairs, idp)), range(2)))
-                row["handler2_pairs_per_s"] = 2 * timed(two_calls)
+        with tempfile.TemporaryDirectory() as folder:
+            staged = stage_pairs(pairs, folder)
+            for mode, examples in (("handler", pairs), ("staged", staged)):
+                if mode == "staged" and mode in modes:
+                    row["staged_pairs_per_s"] = timed(
+                        lambda: list(handler.run_inference(staged, idp)))
+                if f"{mode}2" in modes:
+                    # Two worker threads sharing the model, as Beam runs them: one call
+                    # prepares its inputs while the other's batch generates.
+                    with ThreadPoolExecutor(2) as threads:
+                        def two_calls():
+                            list(threads.map(
+                                lambda _: list(handler.run_inference(examples, idp)), range(2)))
+                        row[f"{mode}2_pairs_per_s"] = 2 * timed(two_calls)
         if "previous" in modes:
             idp.inputs = types.MethodType(previous_inputs, idp)
             row["previous_pairs_per_s"] = timed(
@@ -248,7 +283,7 @@ def main(argv=None) -> dict:
                 rate = timed(lambda: prepare(befores, afters, config.prompt))
                 row[f"{name}_ms_per_batch"] = 1000 * size / rate
         if "raw" in modes:
-            for mode in ("handler", "handler2", "previous"):
+            for mode in ("handler", "handler2", "staged", "staged2", "previous"):
                 if f"{mode}_pairs_per_s" in row:
                     row[f"{mode}_vs_raw"] = row[f"{mode}_pairs_per_s"] / row["raw_pairs_per_s"]
         report["rows"].append({k: round(v, 3) if isinstance(v, float) else v

@@ -1,6 +1,6 @@
 """The build pipeline: videos in, (before, action, after) WebDataset shards out.
 
-    discover -> decode+sample -> filter -> caption -> encode+stage -> caption QC -> select
+    discover -> decode+sample -> filter -> encode+stage -> caption -> caption QC -> select
     -> write shards -> finalize
 """
 from __future__ import annotations
@@ -41,19 +41,21 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
                                                      config.write.retry_failed)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
-    if config.caption is None:  # no model: human labels where there are any, else no action
-        triples = (filtered["kept"]
-                   | "NoCaption" >> beam.Map(lambda p: (p, human_label(p)))
-                   | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-                   | "Stage" >> StageTriples(config.write.output))
+    # No model: the human label where there is one, else no action. With a model, it captions
+    # the JPEGs to be stored, after staging: a batch waiting for it holds offsets, not pixels.
+    by_model = config.caption is not None
+    staged = (filtered["kept"]
+              | "Label" >> beam.Map(lambda pair: (pair, None if by_model else human_label(pair)))
+              | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
+              | "Stage" >> StageTriples(config.write.output))
+    if not by_model:
+        triples = staged
         dropped = [filtered["dropped"]]
     else:
-        from transforms.caption import CaptionPairs
-        caption = filtered["kept"] | "Caption" >> CaptionPairs(config.caption)
-        staged = (caption["captioned"]
-                  | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-                  | "Stage" >> StageTriples(config.write.output))
-        checked = staged | "CaptionQc" >> CaptionQc(config.qc)
+        from transforms.caption import CaptionPairs, with_caption
+        caption = staged | "Caption" >> CaptionPairs(config.caption)
+        captioned = caption["captioned"] | "WithCaption" >> beam.MapTuple(with_caption)
+        checked = captioned | "CaptionQc" >> CaptionQc(config.qc)
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
         triples = selected["kept"]
         dropped = [filtered["dropped"], caption["failed"], checked["dropped"], selected["dropped"]]

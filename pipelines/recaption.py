@@ -12,25 +12,22 @@ from __future__ import annotations
 
 import collections
 import json
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List
 
 import apache_beam as beam
 
 from schemas import manifests
-from schemas.records import (FramePair, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
-                             VideoSource)
-from transforms.caption import CaptionPairs
+from schemas.records import PairMeta, PairOutcome, PairScores, Triple, VideoInfo, VideoSource
+from transforms.caption import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
 from transforms.existing import read_index, read_rows
 from transforms.finalize import commit_version
 from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
-from transforms.shard_read import decode_jpeg, read_shard
+from transforms.shard_read import read_shard
 from transforms.staging import StageTriples
 from transforms.storage import join
 from transforms.write import WriteConfig, WriteShards
-
-Stored = Tuple[PairMeta, bytes, bytes, bytes]  # meta, before JPEG, after JPEG, change map
 
 
 def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
@@ -47,24 +44,13 @@ def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
                     sampler=meta["sampler"], scores=PairScores(**meta["scores"]))
 
 
-def stored_samples(url: str, videos: Dict[str, Dict]) -> Iterator[Tuple[str, Stored]]:
-    for key, members in sorted(read_shard(url).items()):
+def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:
+    """A shard's samples as uncaptioned triples, their stored bytes untouched."""
+    for _, members in sorted(read_shard(url).items()):
         meta = json.loads(members["json"])
-        yield key, (meta_from_sample(meta, videos[meta["video_id"]]), members["before.jpg"],
-                    members["after.jpg"], members["change.npy"])
-
-
-def to_pair(item: Tuple[str, Stored]) -> FramePair:
-    meta, before, after, _ = item[1]
-    return FramePair(meta, decode_jpeg(before), decode_jpeg(after))
-
-
-def to_triple(item: Tuple[str, Dict[str, List]]) -> Iterator[Triple]:
-    _, joined = item
-    for caption in joined["caption"]:  # none when captioning failed: that is a failed outcome
-        meta, before, after, change = joined["stored"][0]
-        yield Triple(meta=meta, caption=caption, before_jpeg=before, after_jpeg=after,
-                     change_npy=change)
+        yield Triple(meta=meta_from_sample(meta, videos[meta["video_id"]]), caption=None,
+                     before_jpeg=members["before.jpg"], after_jpeg=members["after.jpg"],
+                     change_npy=members["change.npy"])
 
 
 def commit(_, output: str, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
@@ -91,17 +77,16 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
     if index is None:
         raise ValueError(f"{dataset} has no index.json: not a committed dataset")
     videos = {row["video_id"]: row for row in read_rows(dataset, index, "videos")}
-    stored = (pipeline
+    # The stored images are staged as they are, and the model captions those JPEGs: a batch
+    # waiting for it holds offsets, and nothing joins captions back to images afterwards.
+    staged = (pipeline
               | "Shards" >> beam.Create([join(dataset, s["url"]) for s in index["shards"]])
-              | "ReadShard" >> beam.FlatMap(stored_samples, videos))
-    captioned = (stored
-                 | "Decode" >> beam.Map(to_pair)
-                 | "Caption" >> CaptionPairs(caption))
-    by_key = captioned["captioned"] | "ByKey" >> beam.MapTuple(lambda pair, c: (pair.key, c))
-    triples = ({"caption": by_key, "stored": stored}
-               | "Join" >> beam.CoGroupByKey()
-               | "ToTriple" >> beam.FlatMap(to_triple))
-    checked = triples | "Stage" >> StageTriples(write.output) | "CaptionQc" >> CaptionQc(qc)
+              | "ReadShard" >> beam.FlatMap(stored_triples, videos)
+              | "Stage" >> StageTriples(write.output))
+    captioned = staged | "Caption" >> CaptionPairs(caption)
+    checked = (captioned["captioned"]
+               | "WithCaption" >> beam.MapTuple(with_caption)
+               | "CaptionQc" >> CaptionQc(qc))
     selected = checked["kept"] | "SelectByScore" >> SelectTriples(select)
     written = selected["kept"] | "Write" >> WriteShards(write)
     outcomes = ((written["kept"], captioned["failed"], checked["dropped"], selected["dropped"])

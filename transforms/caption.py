@@ -1,13 +1,15 @@
-"""The caption stage: FramePairs in, (FramePair, Caption) or a caption_failed PairOutcome out."""
+"""The caption stage: FramePairs or StagedTriples in, (that pair, Caption) or a caption_failed
+PairOutcome out."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import StandardOptions
 
-from schemas.records import Drop, PairOutcome
+from schemas.records import Caption, Drop, PairOutcome, StagedTriple
 from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
 
 REASON = "caption_failed"
@@ -30,6 +32,10 @@ def accelerator_hint(config: CaptionConfig, pipeline: beam.Pipeline) -> Optional
     if config.device == "cpu" or not config.accelerator or not right_fits(pipeline):
         return None
     return config.accelerator
+
+
+def with_caption(staged: StagedTriple, caption: Caption) -> StagedTriple:
+    return dataclasses.replace(staged, caption=caption)
 
 
 def _failed(pair, error) -> PairOutcome:

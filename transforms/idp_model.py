@@ -9,15 +9,20 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from schemas.records import Caption, FramePair
+from schemas.records import Caption, FramePair, StagedTriple
 from transforms.caption_config import CaptionConfig
 from transforms.idp_runtime import IdpModel
 from transforms.prompt import parse_action, prompt_id
+from transforms.staged_images import read_many
+
+# What the handler captions: a pair with its frames, or a staged triple whose JPEGs are read
+# only when its batch runs (a waiting batch then holds file offsets, not pixels).
+Example = Union[FramePair, StagedTriple]
 
 METRICS_NAMESPACE = "idp_corpus"
 # Batched kernels differ with batch size in the last float bits (~1e-6); scores are stored
@@ -25,14 +30,24 @@ METRICS_NAMESPACE = "idp_corpus"
 SCORE_DECIMALS = 4
 
 
-def check_pair(pair: FramePair) -> FramePair:
+def check_pair(pair: Example) -> Example:
     """Reject a pair the model cannot see, one pair at a time, before it can spoil a batch."""
+    if isinstance(pair, StagedTriple):  # this run's own JPEGs, read when the batch runs
+        return pair
     for name, image in (("before", pair.before), ("after", pair.after)):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
             raise ValueError(
                 f"{name} image of {pair.key} is {image.dtype} {image.shape}, "
                 "not a non-empty HxWx3 uint8 array")
     return pair
+
+
+def pair_images(batch: Sequence[Example]) -> Tuple[List[Any], List[Any]]:
+    """(befores, afters) of the examples: arrays of a FramePair, JPEG bytes of a StagedTriple."""
+    read = iter(read_many([pair.images for pair in batch if isinstance(pair, StagedTriple)]))
+    images = [next(read)[:2] if isinstance(pair, StagedTriple) else (pair.before, pair.after)
+              for pair in batch]
+    return [before for before, _ in images], [after for _, after in images]
 
 
 def cuda_available() -> bool:
@@ -93,8 +108,8 @@ def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Opt
     return resolved, getattr(resolved, "resolved", None)
 
 
-class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
-    """Captions FramePairs with a transformers image-text-to-text model."""
+class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
+    """Captions FramePairs or StagedTriples with a transformers image-text-to-text model."""
 
     def __init__(self, config: CaptionConfig):
         super().__init__()
@@ -125,7 +140,7 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
                         max_batch=config.batch_size)
 
     def run_inference(
-            self, batch: Sequence[FramePair], model: IdpModel,
+            self, batch: Sequence[Example], model: IdpModel,
             inference_args: Optional[dict[str, Any]] = None) -> Iterable[PredictionResult]:
         self.validate_inference_args(inference_args)
         batch = [check_pair(pair) for pair in batch]
@@ -133,12 +148,10 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
         # Pairs with a human label are scored (how much the model agrees), the rest captioned.
         labelled = [pair for pair in batch if pair.meta.source.label]
         unlabelled = [pair for pair in batch if not pair.meta.source.label]
-        answers = model.caption(
-            [pair.before for pair in unlabelled], [pair.after for pair in unlabelled],
-            config.prompt, config.max_new_tokens) if unlabelled else []
-        scores = model.score(
-            [pair.before for pair in labelled], [pair.after for pair in labelled], config.prompt,
-            [pair.meta.source.label for pair in labelled]) if labelled else []
+        answers = model.caption(*pair_images(unlabelled), config.prompt,
+                                config.max_new_tokens) if unlabelled else []
+        scores = model.score(*pair_images(labelled), config.prompt,
+                             [pair.meta.source.label for pair in labelled]) if labelled else []
         revision, pid = model.revision(), prompt_id(config.prompt)
         provenance = dict(model_id=config.model, model_revision=revision, prompt_id=pid)
         decoding = f"greedy,max_new_tokens={config.max_new_tokens}"
@@ -172,8 +185,9 @@ class IdpModelHandler(ModelHandler[FramePair, Caption, IdpModel]):
             return resolve_device(self._config.device).startswith("cuda")
         return share
 
-    def get_num_bytes(self, batch: Sequence[FramePair]) -> int:
-        return sum(pair.before.nbytes + pair.after.nbytes for pair in batch)
+    def get_num_bytes(self, batch: Sequence[Example]) -> int:
+        return sum(sum(pair.images.sizes[:2]) if isinstance(pair, StagedTriple)
+                   else pair.before.nbytes + pair.after.nbytes for pair in batch)
 
     def get_metrics_namespace(self) -> str:
         return METRICS_NAMESPACE

@@ -3,8 +3,14 @@
 The steps after encoding need the whole run, or a whole video, before they can decide: caption
 checks per video, selection by score over all triples, the shard plan from every sample's size.
 Beam's local runner holds what such a step waits on in memory (a distributed runner shuffles
-it). So each bundle appends its triples' images to one staging file as they arrive and sends on
-only where they are (a StagedTriple); the shard writer reads them back.
+it). So triples' images are appended to staging files as they arrive and only where they are
+travels on (a StagedTriple); the caption stage and the shard writer read them back
+(transforms/staged_images.py).
+
+A staged triple is sent on only once its file is closed: a step fused with this one reads it
+at once, and an object store shows a file only when it is closed. Files roll every
+ROLL_TRIPLES triples (or ROLL_BYTES), so the next step gets its work in batch-sized runs,
+not once a whole bundle is staged.
 
 Staging files carry storage.TMP_MARK, so the commit's sweep of temporaries removes them with
 the staging folder once every shard is written, and a killed run's leftovers show as strays.
@@ -13,20 +19,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Tuple
+from typing import List
 
 import apache_beam as beam
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
 
-
-def read_images(images: StagedImages) -> Tuple[bytes, bytes, bytes]:
-    """(before JPEG, after JPEG, change map) of a staged triple."""
-    fs, path = filesystem(images.url)
-    data = fs.cat_file(path, start=images.offset, end=images.offset + sum(images.sizes))
-    before, after, _ = images.sizes
-    return data[:before], data[before:before + after], data[before + after:]
+ROLL_TRIPLES = 64  # a caption batch's worth
+ROLL_BYTES = 64 * 2**20
 
 
 class _StageFn(beam.DoFn):
@@ -35,8 +37,10 @@ class _StageFn(beam.DoFn):
         self._file = None
         self._url = ""
         self._written = 0
+        self._waiting: List[WindowedValue] = []  # staged in the open file, not yet sent on
 
-    def process(self, triple: Triple):
+    def process(self, triple: Triple, timestamp=beam.DoFn.TimestampParam,
+                window=beam.DoFn.WindowParam):
         if self._file is None:
             self._open()
         parts = (triple.before_jpeg, triple.after_jpeg, triple.change_npy)
@@ -44,11 +48,14 @@ class _StageFn(beam.DoFn):
             self._file.write(part)
         images = StagedImages(self._url, self._written, tuple(len(part) for part in parts))
         self._written += sum(images.sizes)
-        yield StagedTriple(meta=triple.meta, caption=triple.caption, images=images)
+        staged = StagedTriple(meta=triple.meta, caption=triple.caption, images=images)
+        self._waiting.append(WindowedValue(staged, timestamp, [window]))
+        if len(self._waiting) >= ROLL_TRIPLES or self._written >= ROLL_BYTES:
+            yield from self._close()
 
     def _open(self):
-        # A name of its own per bundle: a retried bundle writes afresh, never into a file
-        # whose ranges another attempt already sent on.
+        # A name of its own per file: a retried bundle writes afresh, never into a file whose
+        # ranges another attempt already sent on.
         self._url = join(self._folder, f"{uuid.uuid4().hex}{TMP_MARK}stage")
         fs, path = filesystem(self._url)
         if is_local(fs):
@@ -56,16 +63,19 @@ class _StageFn(beam.DoFn):
         self._file, self._written = fs.open(path, "wb"), 0
 
     def finish_bundle(self):
-        # The steps that read staged images wait for every bundle of this step to finish.
-        self._close()
+        yield from self._close()
 
-    def teardown(self):
-        self._close()
+    def teardown(self):  # a failed bundle: nothing waiting is sent on, its retry stages afresh
+        if self._file is not None:
+            self._file.close()
+        self._file, self._waiting = None, []
 
     def _close(self):
         if self._file is not None:
             self._file.close()
             self._file = None
+        waiting, self._waiting = self._waiting, []
+        return waiting
 
 
 class StageTriples(beam.PTransform):

@@ -23,7 +23,7 @@ from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Tripl
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards
-from transforms.staging import read_images
+from transforms.staged_images import read_images
 from transforms.storage import committed_file, join
 from transforms.tar_shard import sample_length, write_samples
 

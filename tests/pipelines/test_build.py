@@ -1,5 +1,6 @@
 """The whole job, as a user runs it: `idp-corpus build` on real encoded videos."""
 import json
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -98,3 +99,22 @@ def test_default_caption_qc_drops_truncated_actions_and_says_so(video_folder, ti
     assert summary["dataset"]["triples"] == 0
     assert summary["dataset"]["pair_reasons"]["caption_truncated"] > 0
     assert "0 triples" in done.stderr and "caption_truncated" in done.stderr
+
+
+def test_the_model_captions_what_the_shards_store(runs, tiny_vlm_path, tmp_path, cli):
+    """The build captions the JPEGs it writes, so captioning its shards again with the same
+    model (`idp-corpus caption`, which reads only the shards) says the same of every pair."""
+    _, folder, _ = runs
+    again = tmp_path / "again"
+    shutil.copytree(folder, again)
+    cli("caption", again, "--model", tiny_vlm_path, "--qc-policy", "flag", "--batch-size", "3",
+        "--direct_running_mode", "in_memory")
+
+    def kept(dataset):
+        index = json.loads((dataset / "index.json").read_text())
+        rows = pq.read_table(dataset / index["manifests"]["pairs"]).to_pylist()
+        return {row["key"]: (row["action"], row["idp_score"], row["num_tokens"])
+                for row in rows if row["status"] == "kept"}
+
+    built, recaptioned = kept(folder), kept(again)
+    assert built and recaptioned == built

@@ -26,6 +26,8 @@ pytest.importorskip("moto.server", reason=NEEDS)
 
 from fixtures.videos import scene_video  # noqa: E402
 from pipelines.validate import validate  # noqa: E402
+from tests.transforms.test_write import stage_and_read_at_once  # noqa: E402
+from transforms import staging  # noqa: E402
 from transforms.storage import STAGING_DIR  # noqa: E402
 
 BUCKET = "bucket"
@@ -245,3 +247,11 @@ def test_a_build_killed_on_s3_is_completed_by_the_same_command(s3, kill_inputs, 
     assert objects(s3, prefix) == kill_inputs
     s3fs.S3FileSystem.clear_instance_cache()
     assert validate(f"s3://{BUCKET}/{prefix}") == []
+
+
+def test_staged_images_are_read_back_at_once_from_s3(s3, monkeypatch):
+    """On S3 a staging file exists only once it is closed: the caption stage, fused after
+    staging, reads each triple's images as it arrives (tests/transforms/test_write.py)."""
+    monkeypatch.setattr(staging, "ROLL_TRIPLES", 3)
+    stage_and_read_at_once(f"s3://{BUCKET}/staged")
+    assert len([key for key in objects(s3, "staged") if STAGING_DIR in key]) == 3

@@ -9,11 +9,16 @@ import torch
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from schemas.records import FramePair, StagedImages, StagedTriple
+from tests.transforms.conftest import make_pair
 from transforms.caption import CaptionPairs
+from transforms.idp_inputs import decode_for_model, input_short_side
 from transforms.idp_model import (
     CaptionConfig, IdpModelHandler, local_model_path)
 from transforms.idp_runtime import token_logprob_stats
 from transforms.prompt import prompt_id
+from transforms.staged_images import read_images
+from transforms.write import encode_jpeg
 
 # Four pairs of different sizes, including before != after within a pair.
 SIZES = [((32, 32), (32, 32)), ((48, 64), (48, 64)), ((20, 90), (60, 30)), ((3, 3), (100, 40))]
@@ -197,3 +202,43 @@ def test_pipeline_accounts_for_every_pair_of_a_failed_batch(
         assert_that(captioned, equal_to([]), label="Good")
         assert_that(failed, equal_to(
             [(p.key, "caption_failed", True, True) for p in batch]), label="Bad")
+
+
+def staged(pairs, folder, label=None):
+    """The pairs as the build hands them to the caption stage: JPEGs in a staging file."""
+    path, triples = os.path.join(folder, "one.tmp-stage"), []
+    with open(path, "wb") as stream:
+        for pair in pairs:
+            parts = [encode_jpeg(pair.before, 90), encode_jpeg(pair.after, 90), b"change"]
+            images = StagedImages(path, stream.tell(), tuple(len(part) for part in parts))
+            stream.write(b"".join(parts))
+            meta = dataclasses.replace(
+                pair.meta, source=dataclasses.replace(pair.meta.source, label=label(pair.key)))
+            triples.append(StagedTriple(meta=meta, caption=None, images=images))
+    return triples
+
+
+def test_staged_jpegs_are_captioned_and_scored_as_their_decoded_frames(loaded, pairs, tmp_path):
+    handler, model = loaded
+    side = input_short_side(model.processor.image_processor)
+    big = [make_pair(f"big{i}", (300, 400), (300, 400), seed=i) for i in range(2)]
+    label = {"p1": "push the box", "big1": "lift it"}.get
+    triples = staged(pairs + big, str(tmp_path), label)
+    decoded = [FramePair(triple.meta, *(decode_for_model(data, side)
+                                        for data in read_images(triple.images)[:2]))
+               for triple in triples]
+    from_staged = handler.run_inference(triples, model)
+    from_frames = handler.run_inference(decoded, model)
+    assert ([(r.example.key, r.inference) for r in from_staged]
+            == [(r.example.key, r.inference) for r in from_frames])
+    assert {r.inference.source for r in handler.run_inference(triples, model)} == {"idp", "human"}
+    assert handler.get_num_bytes(triples) == sum(sum(t.images.sizes[:2]) for t in triples)
+
+
+def test_a_staged_pair_whose_file_is_gone_fails_as_caption_failed(config, pairs, tmp_path):
+    triples = staged(pairs, str(tmp_path), lambda key: None)
+    os.remove(triples[0].images.url)
+    for captioned, failed in run_caption(config, triples):
+        assert_that(captioned, equal_to([]), label="Good")
+        assert_that(failed, equal_to(
+            [(t.key, "caption_failed", True, True) for t in triples]), label="Bad")

@@ -4,7 +4,9 @@ import pytest
 import torch
 from transformers import AutoProcessor
 
-from transforms.idp_inputs import PairInputs, input_short_side, shrink
+from transforms.idp_inputs import PairInputs, decode_for_model, input_short_side, shrink
+from transforms.shard_read import decode_jpeg
+from transforms.write import encode_jpeg
 from transforms.prompt import DEFAULT_PROMPT, render_prompt
 
 
@@ -47,6 +49,30 @@ def test_shrink_leaves_frames_near_the_input_size_alone(processor):
     assert input_short_side(processor.image_processor) == 32
     assert shrink(frame, 32) is frame
     assert shrink(frame, None) is frame
+
+
+@pytest.mark.parametrize("height,width", [(720, 1280), (1080, 1920), (1280, 720), (401, 999),
+                                          (100, 150)])
+def test_a_jpeg_is_decoded_straight_at_the_scale_shrink_makes(processor, height, width):
+    jpeg = encode_jpeg(smooth_frame(height, width), 95)
+    side = input_short_side(processor.image_processor)
+    reduced, reference = decode_for_model(jpeg, side), shrink(decode_jpeg(jpeg), side)
+    # libjpeg rounds a scaled side up where halving rounds down: at most a pixel apart.
+    assert np.abs(np.subtract(reduced.shape, reference.shape)).max() <= 1
+    assert reduced.dtype == np.uint8 and reduced.shape[2] == 3
+    difference = (pixels(processor, [reduced]) - pixels(processor, [reference])).abs().mean()
+    assert difference < 0.06  # as close as shrink is to the full frame (above)
+
+
+def test_jpeg_bytes_make_the_batch_their_decoded_frames_make(processor):
+    prepare = PairInputs(processor, "cpu", torch.float32)
+    befores, afters = frames(3, seed=1), frames(3, seed=5)
+    jpegs = [[encode_jpeg(image, 90) for image in images] for images in (befores, afters)]
+    decoded = [[decode_for_model(data, 32) for data in images] for images in jpegs]
+    from_bytes = prepare(*jpegs, DEFAULT_PROMPT)
+    from_arrays = prepare(*decoded, DEFAULT_PROMPT)
+    assert from_bytes.keys() == from_arrays.keys()
+    assert all(torch.equal(from_bytes[key], from_arrays[key]) for key in from_bytes)
 
 
 def full_processor(processor, befores, afters):

@@ -12,6 +12,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas import sample as layout
 from schemas.records import StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
+from transforms import staging
+from transforms.staged_images import read_images
 from transforms.staging import StageTriples
 from transforms.storage import STAGING_DIR, remove_temporaries
 from transforms.tar_shard import write_samples
@@ -61,3 +63,24 @@ def test_shards_from_staged_images_are_the_bytes_of_writing_the_samples_directly
     assert staged  # the samples went through staging files...
     assert len(remove_temporaries(output)) == len(staged)  # ...which the commit's sweep removes
     assert sorted(os.listdir(output)) == [SHARDS_DIR]
+
+
+def stage_and_read_at_once(output):
+    """Stages 7 triples and reads each back in the step fused after staging, as the caption
+    stage does; returns {key: images read} and the sent-on triples' staging files."""
+    triples = [to_triple((make_pair(f"k{i:02d}", seed=i), None), 90) for i in range(7)]
+    expected = {t.key: (t.before_jpeg, t.after_jpeg, t.change_npy) for t in triples}
+    with beam.Pipeline() as pipeline:
+        read_at_once = (pipeline | beam.Create(triples, reshuffle=False) | StageTriples(output)
+                        | beam.Map(lambda staged: (staged.key, read_images(staged.images))))
+        assert_that(read_at_once, equal_to(sorted(expected.items())))
+
+
+def test_a_staged_triple_is_sent_on_once_its_file_is_complete(tmp_path, monkeypatch):
+    """A step fused after staging reads at once; a file still open has part of its bytes in a
+    buffer (and on an object store is not there at all: tests/pipelines/test_object_store.py).
+    Files roll every ROLL_TRIPLES, so the next step need not wait for the whole bundle."""
+    monkeypatch.setattr(staging, "ROLL_TRIPLES", 3)
+    stage_and_read_at_once(str(tmp_path))
+    files = [name for _, _, names in os.walk(tmp_path / STAGING_DIR) for name in names]
+    assert len(files) == 3  # 3 + 3 + 1 triples

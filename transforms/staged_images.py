@@ -1,0 +1,31 @@
+"""Reading a staged triple's images back (transforms/staging.py writes them).
+
+Beam-free: the caption handler reads them, and it also runs on bare GPU boxes
+(benchmarks/caption_gpu.py).
+"""
+from __future__ import annotations
+
+from typing import List, Sequence, Tuple
+
+from schemas.records import StagedImages
+from transforms.storage import filesystem
+
+
+def read_images(images: StagedImages) -> Tuple[bytes, bytes, bytes]:
+    """(before JPEG, after JPEG, change map) of a staged triple."""
+    return read_many([images])[0]
+
+
+def read_many(staged: Sequence[StagedImages]) -> List[Tuple[bytes, bytes, bytes]]:
+    """read_images of many, the ranges fetched together (concurrently on object stores)."""
+    if not staged:
+        return []
+    fs, _ = filesystem(staged[0].url)
+    paths = [filesystem(images.url)[1] for images in staged]
+    starts = [images.offset for images in staged]
+    ends = [images.offset + sum(images.sizes) for images in staged]
+    results = []
+    for images, data in zip(staged, fs.cat_ranges(paths, starts, ends, on_error="raise")):
+        before, after, _ = images.sizes
+        results.append((data[:before], data[before:before + after], data[before + after:]))
+    return results
