@@ -24,7 +24,7 @@ from transforms.existing import read_index, read_rows
 from transforms.finalize import commit_version
 from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
-from transforms.shard_read import read_shard
+from transforms.shard_read import iter_shard
 from transforms.staging import StageTriples
 from transforms.storage import join
 from transforms.write import WriteConfig, WriteShards
@@ -46,7 +46,7 @@ def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
 
 def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:
     """A shard's samples as uncaptioned triples, their stored bytes untouched."""
-    for _, members in sorted(read_shard(url).items()):
+    for _, members in iter_shard(url):
         meta = json.loads(members["json"])
         yield Triple(meta=meta_from_sample(meta, videos[meta["video_id"]]), caption=None,
                      before_jpeg=members["before.jpg"], after_jpeg=members["after.jpg"],

@@ -25,7 +25,7 @@ from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index
 from transforms.caption_config import CaptionConfig
 from transforms.image_pairs import read_image
-from transforms.shard_read import decode_jpeg, read_shard
+from transforms.shard_read import decode_jpeg, iter_shard
 from transforms.storage import join, write_bytes
 
 SCORES = pa.schema([("id", pa.string()), ("action", pa.string()), ("candidate", pa.int32()),
@@ -52,7 +52,7 @@ def pairs_from_row(row: Dict, base: str) -> Iterator[FramePair]:
 
 
 def pairs_from_shard(url: str) -> Iterator[FramePair]:
-    for key, members in sorted(read_shard(url).items()):
+    for key, members in iter_shard(url):
         if "txt" in members:
             yield _pair(key, members["txt"].decode("utf-8"), 0, f"{url}#{key}",
                         decode_jpeg(members["before.jpg"]), decode_jpeg(members["after.jpg"]))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import tarfile
-from typing import Dict
+from typing import Dict, Iterator, Tuple
 
 import numpy as np
 from PIL import Image
@@ -20,6 +20,24 @@ def read_shard(url: str) -> Dict[str, Dict[str, bytes]]:
             key, _, suffix = member.name.partition(".")
             samples.setdefault(key, {})[suffix] = tar.extractfile(member).read()
     return samples
+
+
+def iter_shard(url: str) -> Iterator[Tuple[str, Dict[str, bytes]]]:
+    """(key, members) of one tar shard, a sample at a time in the order stored: a sample's
+    members lie together (as WebDataset readers need), so only one sample is held, not a shard
+    of up to --shard-max-bytes."""
+    fs, path = filesystem(url)
+    key, members = None, {}
+    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
+        for member in tar:
+            name, _, suffix = member.name.partition(".")
+            if name != key and members:
+                yield key, members
+                members = {}
+            key = name
+            members[suffix] = tar.extractfile(member).read()
+    if members:
+        yield key, members
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
