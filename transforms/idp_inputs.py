@@ -22,7 +22,7 @@ import numpy as np
 from transforms.prompt import render_prompt
 
 PREP_THREADS = 8  # decoding and resizing threads (PIL and OpenCV release the GIL)
-Image = Union[np.ndarray, bytes]  # an RGB array, or a JPEG's bytes
+AnyImage = Union[np.ndarray, bytes]  # an RGB array, or a JPEG's bytes
 
 
 def input_short_side(image_processor) -> Optional[int]:
@@ -64,14 +64,14 @@ def decode_for_model(data: bytes, short_side: Optional[int]) -> np.ndarray:
     smallest that keeps both sides at least twice the input size: the frame `shrink` makes,
     without decoding the full one.
     """
-    from PIL import Image as PilImage
-    with PilImage.open(io.BytesIO(data)) as image:
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as image:
         if short_side is not None:
             image.draft("RGB", (2 * short_side, 2 * short_side))
         return shrink(np.asarray(image.convert("RGB")), short_side)
 
 
-def to_model_scale(image: Image, short_side: Optional[int]) -> np.ndarray:
+def to_model_scale(image: AnyImage, short_side: Optional[int]) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_for_model(bytes(image), short_side)
     return shrink(image, short_side)
@@ -93,7 +93,8 @@ class PairInputs:
 
     def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
         text = render_prompt(self.processor, prompt)
-        images = self._shrink_all([image for pair in zip(befores, afters) for image in pair])
+        images = self._at_model_scale(
+            [image for pair in zip(befores, afters) for image in pair])
         batch = self._shared_text(text, images)
         if batch is None:
             batch = self._processor(text, images)
@@ -101,7 +102,7 @@ class PairInputs:
         batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
         return batch
 
-    def _shrink_all(self, images: list) -> list:
+    def _at_model_scale(self, images: list) -> list:
         encoded = any(not isinstance(image, np.ndarray) for image in images)
         if not encoded and (self._short_side is None or all(
                 min(image.shape[:2]) < 4 * self._short_side for image in images)):

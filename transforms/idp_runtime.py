@@ -1,7 +1,7 @@
 """The loaded IDP model: batched greedy captioning and teacher-forced scoring, the hot path.
 
-Its methods take plain images and return plain tuples, so that it also works through Beam's
-cross-process proxy when the model is shared on a GPU.
+Its methods take plain images (RGB arrays or JPEG bytes) and return plain tuples, so that it
+also works through Beam's cross-process proxy when the model is shared on a GPU.
 """
 from __future__ import annotations
 
