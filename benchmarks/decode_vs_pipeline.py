@@ -151,7 +151,7 @@ def recaption(input_glob: str, model: str) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     if watch.returncode != 0:
         raise RuntimeError(f"caption failed: {' '.join(argv)}\n{watch.stderr[-3000:]}")
-    return dict(args=" ".join(argv[3:]), wall_s=watch.wall_s, cpu_s=watch.cpu_s,
+    return dict(args=" ".join(argv[5:]), wall_s=watch.wall_s, cpu_s=watch.cpu_s,
                 peak_rss_mib=watch.roles(), tree_peak_rss_mib=round(watch.tree_peak_mib, 1))
 
 
