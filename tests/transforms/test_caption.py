@@ -204,7 +204,7 @@ def test_pipeline_accounts_for_every_pair_of_a_failed_batch(
             [(p.key, "caption_failed", True, True) for p in batch]), label="Bad")
 
 
-def staged(pairs, folder, label=None):
+def staged(pairs, folder, label):
     """The pairs as the build hands them to the caption stage: JPEGs in a staging file."""
     path, triples = os.path.join(folder, "one.tmp-stage"), []
     with open(path, "wb") as stream:
