@@ -42,7 +42,7 @@ class WriteConfig:
         "help": "write at least this many shards when there are that many triples (set it to "
                 "data-loader workers x ranks)"})
     jpeg_quality: int = dataclasses.field(default=95, metadata={
-        "help": "JPEG quality of the stored before/after images"})
+        "help": "JPEG quality of the stored before/after images (what the model captions)"})
     shard_prefix: str = dataclasses.field(default="", metadata={
         "help": "prefix of shard names, e.g. 'train-' gives train-shard-000000.tar"})
     mode: str = dataclasses.field(default="refresh", metadata={
