@@ -25,10 +25,10 @@ def right_fits(pipeline: beam.Pipeline) -> bool:
 
 def accelerator_hint(config: CaptionConfig, pipeline: beam.Pipeline) -> Optional[str]:
     """The caption stage's accelerator hint: only this stage carries one, so Dataflow runs
-    decode, filter and write on CPU workers and sends just the pairs to GPU workers. None when
-    told to run on CPU, and on runners that do not right-fit: there a hint only splits the
-    stages around captioning, and Beam's local runner then holds every full-resolution pair
-    of the run in memory between them (docs/performance.md)."""
+    decode, filter, staging and write on CPU workers and sends just the staged pairs' records to
+    GPU workers. None when told to run on CPU, and on runners that do not right-fit: there a
+    hint only splits the stages around captioning, and Beam's local runner then holds what
+    travels between them in memory (docs/performance.md)."""
     if config.device == "cpu" or not config.accelerator or not right_fits(pipeline):
         return None
     return config.accelerator

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import List, Sequence, Tuple
 
+import fsspec
+
 from schemas.records import StagedImages
 from transforms.storage import filesystem
 
@@ -20,8 +22,8 @@ def read_many(staged: Sequence[StagedImages]) -> List[Tuple[bytes, bytes, bytes]
     """read_images of many, the ranges fetched together (concurrently on object stores)."""
     if not staged:
         return []
-    fs, _ = filesystem(staged[0].url)
-    paths = [filesystem(images.url)[1] for images in staged]
+    fs, _ = filesystem(staged[0].url)  # one run's staging files share a filesystem
+    paths = [fsspec.core.strip_protocol(images.url) for images in staged]
     starts = [images.offset for images in staged]
     ends = [images.offset + sum(images.sizes) for images in staged]
     results = []

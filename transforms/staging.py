@@ -66,9 +66,7 @@ class _StageFn(beam.DoFn):
         yield from self._close()
 
     def teardown(self):  # a failed bundle: nothing waiting is sent on, its retry stages afresh
-        if self._file is not None:
-            self._file.close()
-        self._file, self._waiting = None, []
+        self._close()
 
     def _close(self):
         if self._file is not None:

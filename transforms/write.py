@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import io
 import json
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -23,11 +23,12 @@ from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Tripl
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.shard_plan import plan_shards
-from transforms.staged_images import read_images
+from transforms.staged_images import read_many
 from transforms.storage import committed_file, join
 from transforms.tar_shard import sample_length, write_samples
 
 SHARDS_DIR = "shards"
+READ_AHEAD = 32  # staged triples whose images a shard writer fetches together
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,14 +116,22 @@ def sample_size(triple: StagedTriple) -> Tuple[str, int]:
     return triple.key, sample_length(triple.key, sizes)
 
 
+def _with_images(triples: List[StagedTriple]) -> Iterator[Dict[str, object]]:
+    """The triples' samples in order, their images fetched READ_AHEAD triples at a time
+    (concurrent requests on an object store, not one after another), a few MB held."""
+    for start in range(0, len(triples), READ_AHEAD):
+        chunk = triples[start:start + READ_AHEAD]
+        for triple, images in zip(chunk, read_many([triple.images for triple in chunk])):
+            yield sample_dict(triple, images)
+
+
 def write_shard(url: str, triples: List[StagedTriple]) -> Dict[str, object]:
     """Writes one tar shard of the triples, in key order, to `url` atomically; returns its index
     entry."""
     ordered = sorted(triples, key=lambda triple: triple.key)
     with committed_file(url) as tmp:
         with open(tmp, "wb") as stream:
-            write_samples(stream, (sample_dict(triple, read_images(triple.images))
-                                   for triple in ordered))
+            write_samples(stream, _with_images(ordered))
         digest, size = hashlib.sha256(), 0
         with open(tmp, "rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
