@@ -4,7 +4,8 @@ Free of Apache Beam on purpose: the decode child process of every worker imports
 and importing Beam there would cost ~1.5 CPU-s per worker start for nothing.
 
 Motion is analysed on small grey frames streamed once (memory bounded whatever the length);
-full resolution is decoded only for the frames that the sampler kept.
+full resolution is decoded only for the frames that the sampler kept. Stride's picks do not
+depend on motion, so its pairs come out of that one pass.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoS
 from schemas.sample import sample_key
 from transforms import motion, scores
 from transforms.image_pairs import decode_image_pair
-from transforms.sample import SampleConfig, sample_pairs
+from transforms.sample import SampleConfig, sample_pairs, stride_step
 from transforms.held_frames import policy_for
 from transforms.video_io import DecodeError, DecordVideo, PyAVVideo, decoder_errors, open_video
 
@@ -119,19 +120,23 @@ def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
         raise DecodeError("too_long", f"{info.duration:.0f} s exceeds max_seconds")
 
 
+def _small_size(video, decode: DecodeConfig) -> tuple:
+    return motion.analysis_size(video.info.width, video.info.height, decode.analysis_width)
+
+
 def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
     """The video's signals; a PyAV video also holds the frames the sampler will likely keep."""
-    size = motion.analysis_size(video.info.width, video.info.height, decode.analysis_width)
+    size = _small_size(video, decode)
     if not isinstance(video, PyAVVideo):  # decord decodes small frames: nothing to hold
         return motion.analyse(video.small_gray(*size))
-    policy = policy_for(sample, video.info.fps)
+    policy = policy_for(sample)
 
     def hold(index: int, motion_value: float) -> None:
         keep, released = policy.offer(index, motion_value)
         for old in released:
             video.release(old)
         if keep:
-            video.hold_current(index, policy.budget_bytes)
+            video.hold_current(index)
     return motion.analyse(video.small_gray(*size), on_frame=hold)
 
 
@@ -165,6 +170,9 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
 
 def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
                   sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
+    if sample.sampler == "stride" and isinstance(video, PyAVVideo):
+        yield from _stride_in_one_pass(video, path, source, decode, sample)
+        return
     signals = _analyse(video, decode, sample)
     if signals.num_frames == 0:
         raise DecodeError("no_frames", "no frame could be decoded")
@@ -173,8 +181,7 @@ def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
                                sha256=file_sha256(path))
     indices = sample_pairs(signals, info.fps, sample)
     if not indices:
-        yield VideoOutcome(source, info, 0, "too_short",
-                           f"{info.num_frames} frames gave no pair with {sample.sampler}")
+        yield _too_short(source, info, sample)
         return
     # Each pair goes out as soon as its later frame is decoded, and a frame is let go once the
     # last pair that needs it is out: memory holds a few frames, however many pairs there are.
@@ -188,14 +195,57 @@ def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
     for index, frame in video.iter_frames(sorted(needed_until)):
         frames[index] = _resize(frame, decode.output_max_side)
         for before, after in completes[index]:
-            meta = PairMeta(
-                key=sample_key(source.video_id, before, after), source=source, info=info,
-                before_index=before, after_index=after, sampler=sample.sampler,
-                scores=scores.measure(frames[before], frames[after], signals, before, after))
-            yield FramePair(meta=meta, before=frames[before], after=frames[after])
+            yield _pair(source, info, sample, (before, frames[before]), (after, frames[after]),
+                        signals)
         for done in [i for i in frames if needed_until[i] <= index]:
             del frames[done]
     yield VideoOutcome(source, info, len(indices))
+
+
+def _stride_in_one_pass(video: PyAVVideo, path: str, source: VideoSource, decode: DecodeConfig,
+                        sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
+    """Stride's picks do not depend on motion: each pair goes out as the analysis pass decodes
+    its later frame, converted from the same decoded picture. One decode of the video, whatever
+    its length, and only the latest pick held (the next pair's earlier frame).
+
+    The pairs' info has the container's frame count; the outcome, the count decoded."""
+    info = dataclasses.replace(video.info, sha256=file_sha256(path))
+    step = stride_step(info.fps, sample)
+    last_pick = sample.max_pairs_per_video * step if sample.max_pairs_per_video else None
+    analysis = motion.Analysis()
+    earlier = None  # (index, frame) of the latest pick
+    made = 0
+    for index, gray in enumerate(video.small_gray(*_small_size(video, decode))):
+        analysis.add(gray)
+        if index % step or (last_pick is not None and index > last_pick):
+            continue
+        later = (index, _resize(video.current_rgb(), decode.output_max_side))
+        if earlier is not None:
+            yield _pair(source, info, sample, earlier, later, analysis.signals(earlier[0], index),
+                        offset=earlier[0])
+            made += 1
+        earlier = later
+    if analysis.num_frames == 0:
+        raise DecodeError("no_frames", "no frame could be decoded")
+    info = dataclasses.replace(info, num_frames=analysis.num_frames)
+    yield VideoOutcome(source, info, made) if made else _too_short(source, info, sample)
+
+
+def _pair(source: VideoSource, info: VideoInfo, sample: SampleConfig, before, after,
+          signals: motion.FrameSignals, offset: int = 0) -> FramePair:
+    """The FramePair of (index, frame) `before` and `after`; `signals` from frame `offset` on."""
+    (before_index, before_frame), (after_index, after_frame) = before, after
+    meta = PairMeta(
+        key=sample_key(source.video_id, before_index, after_index), source=source, info=info,
+        before_index=before_index, after_index=after_index, sampler=sample.sampler,
+        scores=scores.measure(before_frame, after_frame, signals, before_index - offset,
+                              after_index - offset))
+    return FramePair(meta=meta, before=before_frame, after=after_frame)
+
+
+def _too_short(source: VideoSource, info: VideoInfo, sample: SampleConfig) -> VideoOutcome:
+    return VideoOutcome(source, info, 0, "too_short",
+                        f"{info.num_frames} frames gave no pair with {sample.sampler}")
 
 
 @contextlib.contextmanager

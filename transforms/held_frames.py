@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from transforms.sample import SampleConfig, stride_step
+from transforms.sample import SampleConfig
 
 Decision = Tuple[bool, List[int]]  # (hold this frame, frames held before to let go)
 
@@ -26,8 +26,6 @@ class MotionPeaks:
     A frame with a stronger one within the gap is picked by the greedy rule only if that one is
     itself suppressed by a third: rare, and then decoded by seeking.
     """
-
-    budget_bytes = None  # the video's own: a few frames, each saving a seek
 
     def __init__(self, count: int, min_gap: int):
         self._gap = min_gap
@@ -55,33 +53,16 @@ class MotionPeaks:
 
 class FirstAndLatest:
     """For first_last: the first frame and the latest one (the last, once the stream ends)."""
-    budget_bytes = None  # the video's own
 
     def offer(self, index: int, motion: float) -> Decision:
         return True, [index - 1] if index > 1 else []
 
 
-class EveryStep:
-    """For stride: every frame a whole number of steps from the start, up to the pair cap.
-
-    Within 64 MiB, not the video's whole budget: stride's picks are dense, so on a long video
-    the full-resolution pass decodes most of it again however many are held, and holding more
-    would only make memory grow with length (docs/performance.md).
-    """
-    budget_bytes = 64 << 20
-
-    def __init__(self, step: int, max_pairs: int = 0):
-        self._step = step
-        self._last = max_pairs * step if max_pairs else None
-
-    def offer(self, index: int, motion: float) -> Decision:
-        wanted = index % self._step == 0 and (self._last is None or index <= self._last)
-        return wanted, []
-
-
-def policy_for(sample: SampleConfig, fps: float):
+def policy_for(sample: SampleConfig):
+    """The hold policy of a sampler that picks after the analysis pass (stride picks during it:
+    transforms/decode_core.py)."""
     if sample.sampler == "keyframes":
         return MotionPeaks(sample.num_keyframes, sample.min_gap)
     if sample.sampler == "first_last":
         return FirstAndLatest()
-    return EveryStep(stride_step(fps, sample), sample.max_pairs_per_video)
+    raise ValueError(f"the {sample.sampler} sampler holds nothing")

@@ -54,29 +54,52 @@ def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> f
     return float(cv2.absdiff(previous, warped).mean() / 255.0)
 
 
+class Analysis:
+    """The signals of small grey frames added one at a time, keeping only the previous frame."""
+
+    def __init__(self):
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._motion, self._cut = [], []
+        self._previous = self._previous_hist = None
+
+    @property
+    def num_frames(self) -> int:
+        return len(self._motion)
+
+    def add(self, gray: np.ndarray) -> float:
+        """Analyses the next frame; its motion."""
+        hist = _histogram(gray)
+        if self._previous is None:
+            self._motion.append(0.0)
+            self._cut.append(0.0)
+        else:
+            field = self._flow.calc(self._previous, gray, None)
+            self._motion.append(float(cv2.magnitude(field[..., 0], field[..., 1]).mean()))
+            self._cut.append(max(
+                float(cv2.compareHist(self._previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
+                _residual(self._previous, gray, field)))
+        self._previous, self._previous_hist = gray, hist
+        return self._motion[-1]
+
+    def signals(self, first: int = 0, last: int = -1) -> FrameSignals:
+        """The signals of frames first..last (both included; all of them by default)."""
+        end = len(self._motion) if last == -1 else last + 1
+        return FrameSignals(np.asarray(self._motion[first:end], np.float32),
+                            np.asarray(self._cut[first:end], np.float32))
+
+
 def analyse(frames: Iterable[np.ndarray],
             on_frame: Optional[Callable[[int, float], None]] = None) -> FrameSignals:
     """Stream small grey frames once, keeping only the previous frame in memory.
 
     `on_frame(index, motion)` is called as each frame's motion is known, before the next frame
     is read (the caller can hold on to the decoded picture behind it)."""
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    motion, cut = [], []
-    previous = previous_hist = None
+    analysis = Analysis()
     for gray in frames:
-        hist = _histogram(gray)
-        if previous is None:
-            motion.append(0.0)
-            cut.append(0.0)
-        else:
-            field = flow.calc(previous, gray, None)
-            motion.append(float(cv2.magnitude(field[..., 0], field[..., 1]).mean()))
-            cut.append(max(float(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
-                           _residual(previous, gray, field)))
-        previous, previous_hist = gray, hist
+        motion = analysis.add(gray)
         if on_frame is not None:
-            on_frame(len(motion) - 1, motion[-1])
-    return FrameSignals(np.asarray(motion, np.float32), np.asarray(cut, np.float32))
+            on_frame(analysis.num_frames - 1, motion)
+    return analysis.signals()
 
 
 def analysis_size(width: int, height: int, target_width: int) -> tuple:

@@ -21,6 +21,8 @@ WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises 
 FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
 # Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
 # held_frames.py): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of them all.
+# The keyframes sampler holds about a dozen, first_last two; stride holds none (it converts its
+# picks as the analysis pass decodes them).
 HOLD_BUDGET_BYTES = 256 << 20
 # Decoder threads per video: one. A build runs one video per core already; slice threads save
 # no CPU time and, on a loaded machine, cost 25-35% more (docs/performance.md).
@@ -198,14 +200,16 @@ class PyAVVideo:
                 yield small_luma(frame, width, height)
             self._current = None
 
-    def hold_current(self, index: int, budget_bytes: Optional[int] = None) -> None:
-        """Holds the frame small_gray yielded last (as `index`), if it fits in `budget_bytes`
-        (never more than HOLD_BUDGET_BYTES)."""
+    def hold_current(self, index: int) -> None:
+        """Holds the frame small_gray yielded last (as `index`), if it fits in HOLD_BUDGET_BYTES."""
         size = _frame_bytes(self._current)
-        budget = min(budget_bytes or HOLD_BUDGET_BYTES, HOLD_BUDGET_BYTES)
-        if index not in self._held and self._held_bytes + size <= budget:
+        if index not in self._held and self._held_bytes + size <= HOLD_BUDGET_BYTES:
             self._held[index] = self._current
             self._held_bytes += size
+
+    def current_rgb(self) -> np.ndarray:
+        """The frame small_gray yielded last, in full: RGB at the source's resolution."""
+        return self._current.to_ndarray(format="rgb24")
 
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)

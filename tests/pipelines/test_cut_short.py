@@ -30,19 +30,19 @@ def test_pairs_out_before_a_failure_are_kept_and_counted(tmp_path, monkeypatch):
     for name, seed in (("cut.mp4", 1), ("whole.mp4", 2)):
         scene_video(str(videos / name), num_frames=60, width=96, height=72, seed=seed,
                     motion_spans=((5, 25), (35, 55)), speed=2)
-    frames = video_io.PyAVVideo.iter_frames
+    decode = video_io.PyAVVideo._decode
 
-    def fail_after_three_frames(self, indices):
-        for made, item in enumerate(frames(self, indices)):
-            if made == 3 and self._path.endswith("cut.mp4"):
+    def give_up_at_frame_25(self, container, wanted_pts=None):
+        for made, frame in enumerate(decode(self, container, wanted_pts)):
+            if made == 25 and self._path.endswith("cut.mp4"):
                 raise EOFError("the decoder gave up")
-            yield item
-    monkeypatch.setattr(video_io.PyAVVideo, "iter_frames", fail_after_three_frames)
+            yield frame
+    monkeypatch.setattr(video_io.PyAVVideo, "_decode", give_up_at_frame_25)
     build(videos, output)
 
     videos_table = rows(output, "videos.parquet")
     cut, whole = videos_table["cut.mp4"], videos_table["whole.mp4"]
-    # Frames 0, 10 and 20 were decoded: pairs (0, 10) and (10, 20) were out.
+    # Frames 0 to 24 were decoded: pairs (0, 10) and (10, 20) were out.
     assert (cut["status"], cut["reason"], cut["num_candidates"]) == ("ok", "decode_failed", 2)
     assert cut["message"].startswith("stopped after 2 pairs, which are kept: ")
     assert cut["decoder"] == "pyav" and cut["num_frames"] == 60  # not redone with decord

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from schemas.records import VideoSource
-from transforms import held_frames, video_io
+from transforms import motion, scores, video_io
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
-from transforms.sample import SampleConfig
+from transforms.sample import SampleConfig, sample_pairs
 
 
 def decode(path, **config):
@@ -188,12 +188,12 @@ def test_frame_count_is_estimated_where_the_container_has_none(tmp_path):
     assert info.num_frames == pytest.approx(50, abs=1)
 
 
-@pytest.mark.parametrize("sampler", ["keyframes", "first_last", "stride"])
+@pytest.mark.parametrize("sampler", ["keyframes", "first_last"])
 def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_path, sampler,
                                                                     monkeypatch):
     expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
     source = expand_glob(short_gop_path)[0]
-    sample = SampleConfig(sampler=sampler, min_gap=8, stride_seconds=0.4)
+    sample = SampleConfig(sampler=sampler, min_gap=8)
     decoded_again = []
     original = video_io.PyAVVideo._decode_again
     monkeypatch.setattr(video_io.PyAVVideo, "_decode_again",
@@ -217,39 +217,59 @@ def test_frames_held_from_the_analysis_are_the_frames_decoded_again(short_gop_pa
     assert pairs() == (held, wanted) and sorted(decoded_again) == sorted(wanted)
 
 
-def test_stride_holds_only_what_fits_its_own_budget(short_gop_path, monkeypatch):
+@pytest.mark.parametrize("max_pairs", [0, 4])
+def test_stride_decodes_the_video_once(short_gop_path, monkeypatch, max_pairs):
+    """Stride pairs come from the analysis pass itself: the same pairs, frames and scores as
+    sampling its signals afterwards, and no frame decoded twice."""
     expected = every_frame(short_gop_path, lambda f: f.to_ndarray(format="rgb24"))
-    decoded_again = []
-    original = video_io.PyAVVideo._decode_again
-    monkeypatch.setattr(video_io.PyAVVideo, "_decode_again",
-                        lambda self, indices: decoded_again.extend(indices)
-                        or original(self, indices))
-    monkeypatch.setattr(held_frames.EveryStep, "budget_bytes", 1)  # no frame fits
+    passes = []
+    original = video_io.PyAVVideo._open
+    monkeypatch.setattr(video_io.PyAVVideo, "_open",
+                        lambda self: passes.append(1) or original(self))
+    sample = SampleConfig(sampler="stride", stride_seconds=0.4, max_pairs_per_video=max_pairs)
     source = expand_glob(short_gop_path)[0]
-    *pairs, _ = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"),
-                             SampleConfig(sampler="stride", stride_seconds=0.4))
-    wanted = sorted({i for p in pairs for i in (p.meta.before_index, p.meta.after_index)})
-    assert len(wanted) > 2 and sorted(decoded_again) == wanted  # every pick decoded again
-    for pair in pairs:  # and the same frames as when held
-        assert np.array_equal(pair.before, expected[pair.meta.before_index])
-        assert np.array_equal(pair.after, expected[pair.meta.after_index])
+    *pairs, outcome = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"), sample)
+    assert len(passes) == 1
+
+    video = video_io.PyAVVideo(short_gop_path)
+    size = motion.analysis_size(video.info.width, video.info.height, DecodeConfig().analysis_width)
+    signals = motion.analyse(video.small_gray(*size))
+    indices = sample_pairs(signals, video.info.fps, sample)
+    assert [(p.meta.before_index, p.meta.after_index) for p in pairs] == indices
+    assert len(indices) == (max_pairs or 7) and outcome.num_candidates == len(indices)
+    assert outcome.info.num_frames == 80 and outcome.reason is None
+    for pair in pairs:
+        before, after = pair.meta.before_index, pair.meta.after_index
+        assert np.array_equal(pair.before, expected[before])
+        assert np.array_equal(pair.after, expected[after])
+        assert pair.meta.scores == scores.measure(expected[before], expected[after], signals,
+                                                  before, after)
+
+
+def test_stride_too_short_for_one_pair(short_gop_path):
+    source = expand_glob(short_gop_path)[0]
+    [outcome] = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"),
+                             SampleConfig(sampler="stride", stride_seconds=10.0))
+    assert outcome.reason == "too_short" and outcome.info.num_frames == 80
 
 
 def test_pairs_come_out_as_their_frames_are_decoded(scene_path, monkeypatch):
-    decoded = []
-    original = video_io.PyAVVideo.iter_frames
+    analysed = []
+    original = video_io.PyAVVideo.small_gray
 
-    def spy(self, indices):
-        for index, frame in original(self, indices):
-            decoded.append(index)
-            yield index, frame
-    monkeypatch.setattr(video_io.PyAVVideo, "iter_frames", spy)
+    def spy(self, width, height):
+        for gray in original(self, width, height):
+            analysed.append(gray)
+            yield gray
+    monkeypatch.setattr(video_io.PyAVVideo, "small_gray", spy)
     source = expand_glob(str(scene_path))[0]
     stream = decode_video(source, str(scene_path), DecodeConfig(backend="pyav"),
                           SampleConfig(sampler="stride", stride_seconds=0.4))
     first = next(stream)
-    # The first pair is out once its two frames are: not after all twelve kept frames.
-    assert (first.meta.before_index, first.meta.after_index) == (0, 10) and decoded == [0, 10]
+    # The first pair is out once its later frame is: not after the whole video.
+    assert (first.meta.before_index, first.meta.after_index) == (0, 10) and len(analysed) == 11
     *rest, outcome = stream
-    assert decoded == list(range(0, 120, 10)) and len(rest) == 10
+    assert len(analysed) == 120 and len(rest) == 10
     assert outcome.num_candidates == 11 and outcome.reason is None
+
+
