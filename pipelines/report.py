@@ -107,8 +107,9 @@ def choose_rejected(dataset: Dataset, rng: random.Random) -> Dict[str, List[dict
 
 
 def thumbnail(data: bytes) -> str:
-    image = Image.open(io.BytesIO(data)).convert("RGB")
-    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    image = Image.open(io.BytesIO(data))
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # before loading: a JPEG decodes scaled
+    image = image.convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
