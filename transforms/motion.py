@@ -81,9 +81,9 @@ class Analysis:
         self._previous, self._previous_hist = gray, hist
         return self._motion[-1]
 
-    def signals(self, first: int = 0, last: int = -1) -> FrameSignals:
+    def signals(self, first: int = 0, last: Optional[int] = None) -> FrameSignals:
         """The signals of frames first..last (both included; all of them by default)."""
-        end = len(self._motion) if last == -1 else last + 1
+        end = len(self._motion) if last is None else last + 1
         return FrameSignals(np.asarray(self._motion[first:end], np.float32),
                             np.asarray(self._cut[first:end], np.float32))
 

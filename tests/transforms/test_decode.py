@@ -271,5 +271,3 @@ def test_pairs_come_out_as_their_frames_are_decoded(scene_path, monkeypatch):
     *rest, outcome = stream
     assert len(analysed) == 120 and len(rest) == 10
     assert outcome.num_candidates == 11 and outcome.reason is None
-
-
