@@ -148,22 +148,15 @@ def make_pairs(count: int, pool):
 
 def stage_pairs(pairs, folder: str, quality: int = 95):
     """The pairs as the build's caption stage gets them: JPEGs in a staging file."""
-    import io
     import os
 
-    from PIL import Image
-
     from schemas.records import StagedImages, StagedTriple
-
-    def jpeg(image):  # as transforms.write encodes them (that module needs Beam)
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
-        return buffer.getvalue()
+    from transforms.jpeg import encode_jpeg
 
     path, staged = os.path.join(folder, "bench.tmp-stage"), []
     with open(path, "wb") as stream:
         for pair in pairs:
-            parts = (jpeg(pair.before), jpeg(pair.after), b"")
+            parts = (encode_jpeg(pair.before, quality), encode_jpeg(pair.after, quality), b"")
             images = StagedImages(path, stream.tell(), tuple(len(part) for part in parts))
             stream.write(b"".join(parts))
             staged.append(StagedTriple(meta=pair.meta, caption=None, images=images))

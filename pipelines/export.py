@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Dict
 
-from pipelines.readers import Dataset, iter_shard
+from pipelines.readers import Dataset
+from transforms.shard_read import iter_shard
 from schemas import sample as layout
 from transforms.storage import join, write_bytes
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tarfile
-from typing import Dict, Iterable, Iterator, List, Tuple
+from typing import Dict, Iterable, List
 
 import pyarrow.parquet as pq
 
 from schemas import manifests
 from transforms.existing import INDEX
+from transforms.shard_read import iter_shard
 from transforms.storage import filesystem, join, write_bytes
 
 WIDS_INDEX = "wids.json"
@@ -89,24 +89,6 @@ def write_wids_index(dataset: Dataset) -> str:
     data = json.dumps(wids_description(dataset.index), indent=2, sort_keys=True) + "\n"
     write_bytes(url, data.encode("utf-8"))
     return url
-
-
-def iter_shard(url: str) -> Iterator[Tuple[str, Dict[str, bytes]]]:
-    """(key, {suffix: bytes}) for each sample of one shard, read as a stream (no seeking)."""
-    fs, path = filesystem(url)
-    key, members = None, {}
-    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
-        for info in tar:
-            if not info.isfile():
-                continue
-            name_key, _, suffix = info.name.partition(".")
-            if key is not None and name_key != key:
-                yield key, members
-                members = {}
-            key = name_key
-            members[suffix] = tar.extractfile(info).read()
-    if key is not None:
-        yield key, members
 
 
 def read_samples(dataset: Dataset, keys: Iterable[str]) -> Dict[str, Dict[str, bytes]]:

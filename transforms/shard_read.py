@@ -1,4 +1,4 @@
-"""Reading shards back: every sample's members, by key."""
+"""Reading shards back: every sample's members, by key, a sample at a time."""
 from __future__ import annotations
 
 import io
@@ -11,32 +11,23 @@ from PIL import Image
 from transforms.storage import filesystem
 
 
-def read_shard(url: str) -> Dict[str, Dict[str, bytes]]:
-    """{key: {member suffix ("before.jpg", "json", ...): bytes}} of one tar shard."""
-    fs, path = filesystem(url)
-    samples: Dict[str, Dict[str, bytes]] = {}
-    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
-        for member in tar:
-            key, _, suffix = member.name.partition(".")
-            samples.setdefault(key, {})[suffix] = tar.extractfile(member).read()
-    return samples
-
-
 def iter_shard(url: str) -> Iterator[Tuple[str, Dict[str, bytes]]]:
-    """(key, members) of one tar shard, a sample at a time in the order stored: a sample's
-    members lie together (as WebDataset readers need), so only one sample is held, not a shard
-    of up to --shard-max-bytes."""
+    """(key, {member suffix ("before.jpg", "json", ...): bytes}) of one tar shard, a sample at a
+    time in the order stored, read as a stream: a sample's members lie together (as WebDataset
+    readers need), so only one sample is held, not a shard of up to --shard-max-bytes."""
     fs, path = filesystem(url)
     key, members = None, {}
     with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
         for member in tar:
+            if not member.isfile():
+                continue
             name, _, suffix = member.name.partition(".")
-            if name != key and members:
+            if key is not None and name != key:
                 yield key, members
                 members = {}
             key = name
             members[suffix] = tar.extractfile(member).read()
-    if members:
+    if key is not None:
         yield key, members
 
 

@@ -13,13 +13,9 @@ from schemas.records import StagedImages
 from transforms.storage import filesystem
 
 
-def read_images(images: StagedImages) -> Tuple[bytes, bytes, bytes]:
-    """(before JPEG, after JPEG, change map) of a staged triple."""
-    return read_many([images])[0]
-
-
 def read_many(staged: Sequence[StagedImages]) -> List[Tuple[bytes, bytes, bytes]]:
-    """read_images of many, the ranges fetched together (concurrently on object stores)."""
+    """(before JPEG, after JPEG, change map) of each staged triple, the ranges fetched together
+    (concurrently on object stores)."""
     if not staged:
         return []
     fs, _ = filesystem(staged[0].url)  # one run's staging files share a filesystem

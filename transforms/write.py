@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
-import numpy as np
-from PIL import Image
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
+from transforms.jpeg import encode_jpeg
 from transforms.shard_plan import plan_shards
 from transforms.staged_images import read_many
 from transforms.storage import committed_file, join
@@ -66,12 +64,6 @@ class WriteConfig:
         if self.retry_failed and self.mode != "refresh":
             raise ValueError("retry_failed works on an existing dataset: use it with --mode "
                              "refresh")
-
-
-def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 def human_label(pair: FramePair) -> Optional[Caption]:

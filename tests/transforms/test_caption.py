@@ -17,8 +17,8 @@ from transforms.idp_model import (
     CaptionConfig, IdpModelHandler, local_model_path)
 from transforms.idp_runtime import token_logprob_stats
 from transforms.prompt import prompt_id
-from transforms.staged_images import read_images
-from transforms.write import encode_jpeg
+from transforms.staged_images import read_many
+from transforms.jpeg import encode_jpeg
 
 # Four pairs of different sizes, including before != after within a pair.
 SIZES = [((32, 32), (32, 32)), ((48, 64), (48, 64)), ((20, 90), (60, 30)), ((3, 3), (100, 40))]
@@ -225,7 +225,7 @@ def test_staged_jpegs_are_captioned_and_scored_as_their_decoded_frames(loaded, p
     label = {"p1": "push the box", "big1": "lift it"}.get
     triples = staged(pairs + big, str(tmp_path), label)
     decoded = [FramePair(triple.meta, *(decode_for_model(data, side)
-                                        for data in read_images(triple.images)[:2]))
+                                        for data in read_many([triple.images])[0][:2]))
                for triple in triples]
     from_staged = handler.run_inference(triples, model)
     from_frames = handler.run_inference(decoded, model)

@@ -6,7 +6,7 @@ from transformers import AutoProcessor
 
 from transforms.idp_inputs import PairInputs, decode_for_model, input_short_side, shrink
 from transforms.shard_read import decode_jpeg
-from transforms.write import encode_jpeg
+from transforms.jpeg import encode_jpeg
 from transforms.prompt import DEFAULT_PROMPT, render_prompt
 
 

@@ -13,7 +13,7 @@ from schemas import sample as layout
 from schemas.records import StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
 from transforms import staging
-from transforms.staged_images import read_images
+from transforms.staged_images import read_many
 from transforms.staging import StageTriples
 from transforms.storage import STAGING_DIR, remove_temporaries
 from transforms.tar_shard import write_samples
@@ -72,7 +72,7 @@ def stage_and_read_at_once(output):
     expected = {t.key: (t.before_jpeg, t.after_jpeg, t.change_npy) for t in triples}
     with beam.Pipeline() as pipeline:
         read_at_once = (pipeline | beam.Create(triples, reshuffle=False) | StageTriples(output)
-                        | beam.Map(lambda staged: (staged.key, read_images(staged.images))))
+                        | beam.Map(lambda staged: (staged.key, read_many([staged.images])[0])))
         assert_that(read_at_once, equal_to(sorted(expected.items())))
 
 
