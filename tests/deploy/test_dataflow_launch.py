@@ -211,3 +211,12 @@ def test_the_cancel_lookup_finds_the_active_job_of_that_name_or_none():
                                    pause_s=0)
     assert found is job  # listed on the second lookup, as a just-submitted job may be
     assert cancel_job.find_active(lambda: [job], "idp-corpus-y", lookups=2, pause_s=0) is None
+
+
+def test_the_caption_stage_default_hint_names_a_machine_its_gpu_attaches_to():
+    """What a run without launch.sh gets (`idp-corpus build --runner DataflowRunner ...`)."""
+    from transforms.caption_config import CaptionConfig
+    hint = CaptionConfig(model="m").accelerator
+    parse_resource_hints({"accelerator": hint})
+    fields = hint_fields(hint)
+    assert fields["machine_type"].split("-")[0] == GPU_FAMILY[fields["type"]], hint
