@@ -8,13 +8,16 @@ import pathlib
 import re
 import shlex
 import shutil
+import tomllib
 from typing import Dict, List, Optional, Set, Tuple
 
+import setuptools
 from docker.utils.build import exclude_paths
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / "deploy" / "Dockerfile.dockerignore"
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the base images'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +57,7 @@ def expand(text: str, values: Dict[str, str]) -> str:
 
 def env(stage: List[Instruction], upto: Optional[int] = None) -> Dict[str, str]:
     """ENV values set in the stage (before instruction `upto`), expanded."""
-    values: Dict[str, str] = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    values: Dict[str, str] = {"PATH": BASE_PATH}
     for step in stage[:upto]:
         if step.keyword != "ENV":
             continue
@@ -141,3 +144,11 @@ def copy_into(context: Set[str], stage: List[Instruction], image_root: pathlib.P
                 copied.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(root / source, copied)
     return work
+
+
+def installed_packages(where: pathlib.Path = ROOT) -> List[str]:
+    """The packages `pip install .` installs, found as setuptools finds them."""
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]["find"]
+    return setuptools.find_packages(where=str(where), include=find["include"],
+                                    exclude=find.get("exclude", ()))

@@ -4,12 +4,11 @@ Dockerfile's COPYs. Every package pyproject.toml installs, and every first-party
 installed code imports (the CLI imports procedural and training), must arrive in the image."""
 import ast
 import pathlib
-import tomllib
 
 import pytest
-import setuptools
 
 from tests.deploy import image_spec
+from tests.deploy.image_spec import installed_packages
 
 ROOT = image_spec.ROOT
 
@@ -27,14 +26,6 @@ def stage():
 @pytest.fixture(scope="module")
 def image_workdir(context, stage, tmp_path_factory):
     return image_spec.copy_into(context, stage, tmp_path_factory.mktemp("image"))
-
-
-def installed_packages(where: pathlib.Path = ROOT):
-    """The packages `pip install .` installs, found as setuptools finds them."""
-    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "packages"]["find"]
-    return setuptools.find_packages(where=str(where), include=find["include"],
-                                    exclude=find.get("exclude", ()))
 
 
 def first_party_modules():

@@ -86,3 +86,18 @@ def test_the_image_build_step_runs_the_cli(stage):
     assert "idp-corpus --help" in checked
     assert "idp-corpus build --help" in checked
     assert "-m venv --system-site-packages" in checked
+
+
+def test_pip_installs_every_file_of_the_projects_packages(image):
+    """Data files beside the code (a template, a JSON table) reach a wheel only if pyproject
+    declares them; an editable install hides their absence, the image does not."""
+    root = image_spec.ROOT
+    missing = []
+    for package in image_spec.installed_packages():
+        folder = root / package.replace(".", "/")
+        for path in folder.iterdir():
+            if path.is_file() and path.suffix != ".pyc":
+                relative = path.relative_to(root)
+                if not (image.site / relative).is_file():
+                    missing.append(str(relative))
+    assert not missing, f"not installed by pip: {missing}"
