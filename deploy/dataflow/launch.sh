@@ -161,28 +161,36 @@ echo "launching Dataflow job ${JOB_NAME}: ${INPUT} -> ${OUTPUT}" >&2
 # the pod: SIGTERM to this script only; Airflow kills or times out its task: SIGTERM to the
 # process group), this script stops the launcher and cancels the job, or says in one line that
 # it did not: a job left running would run beside the retry's.
-idp-corpus build "${args[@]}" "$@" &
-launcher=$!
-
+launcher=""
 # shellcheck disable=SC2317  # invoked by the traps below
 stop() {
   trap - TERM INT
   echo "launch.sh: got SIG$1: stopping the launcher, cancelling Dataflow job ${JOB_NAME}" >&2
-  kill -TERM "${launcher}" 2>/dev/null || true
-  wait "${launcher}" 2>/dev/null || true
+  if [[ -n "${launcher}" ]]; then
+    kill -TERM "${launcher}" 2>/dev/null || true
+    wait "${launcher}" 2>/dev/null || true
+  fi
   local status=0
   timeout "${CANCEL_TIMEOUT_S}" "${PYTHON}" "${HERE}/cancel_job.py" --project "${PROJECT}" \
     --region "${REGION}" --job-name "${JOB_NAME}" || status=$?
-  if ((status == 124)); then
-    echo "did NOT cancel Dataflow job ${JOB_NAME} (no answer within ${CANCEL_TIMEOUT_S} s);" \
-      "cancel it with: gcloud dataflow jobs list --project ${PROJECT} --region ${REGION}" \
-      "--status active --filter name=${JOB_NAME}, then gcloud dataflow jobs cancel JOB_ID" >&2
+  local reason=""
+  case "${status}" in
+    0 | 1) ;;  # cancel_job.py printed its own line
+    124) reason="no answer within ${CANCEL_TIMEOUT_S} s" ;;
+    *) reason="${PYTHON} ${HERE}/cancel_job.py exited with ${status}" ;;
+  esac
+  if [[ -n "${reason}" ]]; then
+    echo "did NOT cancel Dataflow job ${JOB_NAME} (${reason}); cancel it with: gcloud" \
+      "dataflow jobs list --project ${PROJECT} --region ${REGION} --status active" \
+      "--filter name=${JOB_NAME}, then gcloud dataflow jobs cancel JOB_ID" >&2
   fi
   exit "$2"
 }
 trap 'stop TERM 143' TERM
 trap 'stop INT 130' INT
 
+idp-corpus build "${args[@]}" "$@" &
+launcher=$!
 status=0
 wait "${launcher}" || status=$?
 exit "${status}"
