@@ -94,8 +94,11 @@ def build(stage, root: pathlib.Path, install_project: bool = True) -> Image:
     if install_project:
         context = image_spec.build_context()
         workdir = image_spec.copy_into(context, stage, root / "image")
+        # --ignore-installed: this interpreter sees the test environment's packages (the .pth),
+        # which may hold idp-corpus itself (an editable install); a base interpreter's pip
+        # would otherwise uninstall it from there to install this copy.
         done = run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--quiet", workdir], root)
+                    "--no-index", "--ignore-installed", "--quiet", workdir], root)
         assert done.returncode == 0, done.stdout + done.stderr
     return Image(python=python, site=site_dir, scripts=scripts)
 
