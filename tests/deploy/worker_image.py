@@ -11,8 +11,9 @@ saves seconds.
 
 What is simulated: the pinned dependencies (apache-beam, torch, ...) are not downloaded again;
 a .pth file in the same site-packages points at this test environment's site-packages, which
-holds the same packages. A .pth line adds one folder to sys.path exactly where pip would have
-put the packages, so what a fresh venv sees of them is what it would see of installed ones.
+holds the same packages (in this environment's versions, not necessarily the image's pins).
+A .pth line adds one folder to sys.path exactly where pip would have put the packages, so what
+a fresh venv sees of them is what it would see of installed ones.
 """
 from __future__ import annotations
 
