@@ -25,6 +25,7 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
+from transforms.heartbeat import keep_alive
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
 
 ROLL_TRIPLES = 64  # a caption batch's worth
@@ -32,12 +33,16 @@ ROLL_BYTES = 64 * 2**20
 
 
 class _StageFn(beam.DoFn):
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, run=None):
         self._folder = folder
+        self._run = run
         self._file = None
         self._url = ""
         self._written = 0
         self._waiting: List[WindowedValue] = []  # staged in the open file, not yet sent on
+
+    def setup(self):
+        keep_alive(self._run)  # this worker works for the run: its lease must stay live
 
     def process(self, triple: Triple, timestamp=beam.DoFn.TimestampParam,
                 window=beam.DoFn.WindowParam):
@@ -77,11 +82,14 @@ class _StageFn(beam.DoFn):
 
 
 class StageTriples(beam.PTransform):
-    """Triple -> StagedTriple, the images appended to this run's staging files under `output`."""
+    """Triple -> StagedTriple, the images appended to this run's staging files: in its own
+    folder (transforms/runs.py) when it holds the lease (`run`), else under `output`."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, run=None):
         super().__init__()
-        self._folder = join(output, STAGING_DIR, uuid.uuid4().hex)  # this run's own
+        self._run = run
+        self._folder = run.staging if run is not None else \
+            join(output, STAGING_DIR, uuid.uuid4().hex)
 
     def expand(self, triples):
-        return triples | "Stage" >> beam.ParDo(_StageFn(self._folder))
+        return triples | "Stage" >> beam.ParDo(_StageFn(self._folder, self._run))
