@@ -68,10 +68,9 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
         if leftover:
             print(f"idp-corpus: {leftover}; remove it by hand or let the next run sweep it",
                   file=sys.stderr)
-        if owned:
-            lease.release(run, "failed")
+        lease.release(run)
         raise
     beats.stop()
     heartbeat.stop_beats(run)
     runs.remove_run(output, run.run_id, _listed_shards(output))  # when the commit had nothing new
-    lease.release(run, "done")
+    lease.release(run)

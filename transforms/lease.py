@@ -1,15 +1,17 @@
 """The run lease: one run at a time may change a dataset.
 
 A lease is a numbered record under OUT/lease/ (000001.json, 000002.json, ...), created only if
-absent; the highest number is the current one. Taking the lease creates the next number, so two
-runs that both find the dataset free cannot both take it: one creation fails. Nothing is ever
-rewritten or deleted to take over, so a stale holder cannot lose a lease it never sees taken.
-Beside its record a holder keeps NNNNNN.beat (its heartbeat, rewritten by the launcher and by
-the workers) and, once done, NNNNNN.released.
+absent; the highest number is the current one, and a run holds the dataset while that record is
+its own (by run id, so a reused number never revives an old holder). Taking the lease creates
+the next number, so two runs that both find the dataset free cannot both take it: one creation
+fails. Taking over a stale lease creates the next number too; nothing is rewritten. Beside its
+record a holder keeps RUN_ID.beat, its heartbeat, rewritten by the launcher and the workers.
+A run that ends (committed or failed) deletes its beat and record: a dataset at rest holds no
+lease files, and a rerun leaves its folder byte for byte as it was.
 
-The current lease is free when released; taken over at once when its holder ran on this host,
-with the local runner, and its process is gone; breakable (`--break-lease`) when its heartbeat
-is older than `--lease-timeout`; otherwise held.
+No record: the dataset is free. The current record is taken over at once when its holder ran on
+this host with the local runner and its process is gone; breakable (`--break-lease`) when its
+heartbeat is older than `--lease-timeout`; otherwise held.
 """
 from __future__ import annotations
 
@@ -73,7 +75,6 @@ class Holder:
     """The current lease as read from the store."""
     record: dict
     beat: Optional[float]
-    released: bool
 
     @property
     def generation(self) -> int:
@@ -126,9 +127,8 @@ def current(output: str) -> Optional[Holder]:
     record = _read_json(join(base, _name(generation, "json")))
     if record is None:
         return None
-    beat = _read_json(join(base, _name(generation, "beat")))
-    fs, released = filesystem(join(base, _name(generation, "released")))
-    return Holder(record, beat["time"] if beat else None, fs.exists(released))
+    beat = _read_json(join(base, f"{record['run_id']}.beat"))
+    return Holder(record, beat["time"] if beat else None)
 
 
 def _process_start(pid: int) -> Optional[str]:
@@ -180,7 +180,7 @@ def _held_message(output: str, holder: Holder, config: LeaseConfig, now: float) 
 
 
 def _free(holder: Optional[Holder], config: LeaseConfig, now: float) -> bool:
-    if holder is None or holder.released or holder_gone(holder.record):
+    if holder is None or holder_gone(holder.record):
         return True
     return config.break_lease and now - holder.last_beat() > config.lease_timeout
 
@@ -220,51 +220,57 @@ def _create(output, generation, command, config, local, now) -> Optional[RunRef]
     run = RunRef(output, run_id, generation, 0,
                  min(MAX_BEAT_SECONDS, config.lease_timeout / 4))
     beat(run, now)
-    _forget_older(output, generation)
+    _forget_older(output, generation, run_id)
     return run
 
 
-def _forget_older(output: str, generation: int) -> None:
-    """Records of generations before the one just taken tell nothing any more."""
+def _forget_older(output: str, generation: int, run_id: str) -> None:
+    """Records (and beats) of the holders before the one just taken tell nothing any more."""
     fs, path = filesystem(join(output, LEASE_DIR))
     for name in fs.ls(path, detail=False, refresh=True):
-        stem = name.rsplit("/", 1)[-1].partition(".")[0]
-        if stem.isdigit() and int(stem) < generation:
-            try:
-                fs.rm(name)
-            except FileNotFoundError:
-                pass
+        stem, _, suffix = name.rsplit("/", 1)[-1].partition(".")
+        if (stem.isdigit() and int(stem) < generation) or (suffix == "beat" and stem != run_id):
+            _remove(fs, name)
 
 
 def beat(run: RunRef, now: Optional[float] = None) -> None:
     stamp = {"time": time.time() if now is None else now, "host": socket.gethostname(),
              "pid": os.getpid()}
-    write_bytes(join(run.output, LEASE_DIR, _name(run.generation, "beat")),
+    write_bytes(join(run.output, LEASE_DIR, f"{run.run_id}.beat"),
                 json.dumps(stamp).encode("utf-8"))
 
 
 def owns(run: RunRef) -> bool:
     holder = current(run.output)
-    return holder is not None and holder.generation == run.generation and not holder.released
+    return holder is not None and holder.record["run_id"] == run.run_id
 
 
 def check_owner(run: RunRef) -> None:
     """Raises LeaseLost unless `run` still holds the dataset's lease."""
     holder = current(run.output)
-    if holder is not None and holder.generation == run.generation and not holder.released:
+    if holder is not None and holder.record["run_id"] == run.run_id:
         return
-    if holder is None or holder.generation == run.generation:
-        taken = "its lease was released or removed"
-    else:
-        taken = f"its lease was taken over by run {holder.record['run_id']}"
+    taken = (f"its lease was taken over by run {holder.record['run_id']}" if holder else
+             "its lease was released or removed")
     raise LeaseLost(f"LeaseLost: run {run.run_id} no longer holds {run.output} ({taken}). "
                     "Nothing of this run was committed; run the same command again.")
 
 
-def release(run: RunRef, outcome: str) -> None:
-    stamp = {"time": time.time(), "outcome": outcome}
-    write_bytes(join(run.output, LEASE_DIR, _name(run.generation, "released")),
-                json.dumps(stamp).encode("utf-8"))
+def release(run: RunRef) -> None:
+    """Ends the run's hold: its beat, then its record (only while the record is its own: a
+    run that was taken over leaves the new holder's alone; the new holder forgets it)."""
+    base = join(run.output, LEASE_DIR)
+    fs, beat = filesystem(join(base, f"{run.run_id}.beat"))
+    _remove(fs, beat)
+    if owns(run):
+        _remove(fs, filesystem(join(base, _name(run.generation, "json")))[1])
+
+
+def _remove(fs, path: str) -> None:
+    try:
+        fs.rm(path)
+    except FileNotFoundError:
+        pass
 
 
 def stale_report(output: str, timeout: Optional[float] = None,
@@ -273,7 +279,7 @@ def stale_report(output: str, timeout: Optional[float] = None,
     by `timeout`, by default the holder's own --lease-timeout."""
     holder = current(output)
     now = time.time() if now is None else now
-    if holder is None or holder.released:
+    if holder is None:
         return None
     timeout = holder.record["lease_timeout"] if timeout is None else timeout
     if holder_gone(holder.record):
@@ -286,6 +292,6 @@ def stale_report(output: str, timeout: Optional[float] = None,
 
 
 def live_run(output: str) -> Optional[str]:
-    """The run id of the current holder, when its lease is not released."""
+    """The run id of the current holder, if any."""
     holder = current(output)
-    return None if holder is None or holder.released else holder.record["run_id"]
+    return None if holder is None else holder.record["run_id"]
