@@ -33,7 +33,7 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
 
 
-class DataFileConflict(RuntimeError):
+class DataFileConflict(FileExistsError):
     """A data file to be created already exists with other bytes: another run wrote it."""
 
 
