@@ -52,6 +52,9 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
                          local=runs_locally(beam_args))
     except lease.LeaseHeld as error:
         raise PreflightError(str(error)) from None
+    except OSError as error:  # the lease is the first thing a run writes
+        raise PreflightError(f"the output {output!r} is not writable: "
+                             f"{type(error).__name__}: {error}") from None
     beats = heartbeat.Heartbeat(run).start()
     try:
         index_commit.repair_pointer(output)

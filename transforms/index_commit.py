@@ -52,7 +52,7 @@ def current_index(output: str) -> Optional[dict]:
     """The latest committed version's index: the root pointer, rolled forward through markers
     committed after it (one existence check when the pointer is current)."""
     index = read_index(output)
-    version = index["version"] if index else 0
+    version = index.get("version", 0) if index else 0
     while True:
         data = _read(marker(output, version + 1))
         if data is None:
@@ -62,15 +62,14 @@ def current_index(output: str) -> Optional[dict]:
 
 def current_version(output: str) -> int:
     index = current_index(output)
-    return index["version"] if index else 0
+    return index.get("version", 0) if index else 0
 
 
 def repair_pointer(output: str) -> None:
     """Points index.json at the latest committed version, if a killed run left it behind."""
-    index = current_index(output)
-    pointer = read_index(output)
-    if index is not None and (pointer is None or pointer["version"] < index["version"]):
-        write_bytes(join(output, INDEX), _read(marker(output, index["version"])))
+    version, pointer = current_version(output), read_index(output)
+    if version and (pointer is None or pointer.get("version", 0) < version):
+        write_bytes(join(output, INDEX), _read(marker(output, version)))
 
 
 def check_base(output: str, run: lease.RunRef) -> None:
@@ -101,5 +100,5 @@ def publish(output: str, index: dict, data: bytes, run: Optional[lease.RunRef]) 
                 "Nothing of this run was committed; run the same command again to refresh."
             ) from None
     pointer = read_index(output)
-    if pointer is None or pointer["version"] < version:
+    if pointer is None or pointer.get("version", 0) < version:
         write_bytes(join(output, INDEX), data)
