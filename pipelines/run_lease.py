@@ -49,7 +49,8 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
     try:
         run = lease.take(output, command, config,
                          base_version=lambda: index_commit.current_version(output),
-                         local=runs_locally(beam_args))
+                         local=runs_locally(beam_args),
+                         on_wait=lambda line: print(f"idp-corpus: {line}", file=sys.stderr))
     except lease.LeaseHeld as error:
         raise PreflightError(str(error)) from None
     except OSError as error:  # the lease is the first thing a run writes

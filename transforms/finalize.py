@@ -59,11 +59,15 @@ class TooManyFailures(RuntimeError):
     """More inputs failed than the run allows: the dataset is left uncommitted (no new index)."""
 
 
-def _check_failures(rows: List[dict], max_ratio: float, output: str) -> None:
+def _check_failures(rows: List[dict], max_ratio: float, output: str, run=None) -> None:
     failed = sum(1 for row in rows if row["status"] == "failed")
     if rows and failed / len(rows) > max_ratio:
         reasons = dict(collections.Counter(r["reason"] for r in rows if r["status"] == "failed"))
-        remove_temporaries(output)  # staged samples: no run will copy them into a shard now
+        # Staged samples: no run will copy them into a shard now.
+        if run is None:
+            remove_temporaries(output)
+        else:  # its own folder only, never a listing of the dataset
+            runs.remove_run(output, run.run_id, None)
         raise TooManyFailures(
             f"{failed} of {len(rows)} videos failed (more than {max_ratio:.0%}); reasons: "
             f"{reasons}. Nothing was committed; the shards written are not in any index.")
@@ -109,7 +113,7 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     _check_complete(videos, pairs, shards)
     kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
     video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
-    _check_failures(video_rows, max_failure_ratio, output)
+    _check_failures(video_rows, max_failure_ratio, output, run)
     pair_rows = [manifests.pair_row(p) for p in pairs]
     shards = sorted(shards, key=lambda shard: shard["name"])
     previous = current_index(output) if mode == "refresh" else None

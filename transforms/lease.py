@@ -186,11 +186,13 @@ def _free(holder: Optional[Holder], config: LeaseConfig, now: float) -> bool:
 
 
 def take(output: str, command: str, config: LeaseConfig, base_version, local: bool,
-         clock=time.time, sleep=time.sleep) -> RunRef:
+         clock=time.time, sleep=time.sleep, on_wait=None) -> RunRef:
     """Takes the dataset's lease, waiting for it with `config.wait`; raises LeaseHeld.
 
     `base_version` is called once the lease is held: the version the run starts from.
+    `on_wait` is told, once per holder waited for, who holds the dataset.
     """
+    waited_for = None
     while True:
         holder = current(output)
         now = clock()
@@ -202,6 +204,9 @@ def take(output: str, command: str, config: LeaseConfig, base_version, local: bo
             continue  # another run took this number first: look again
         if not config.wait:
             raise LeaseHeld(_held_message(output, holder, config, now))
+        if on_wait is not None and waited_for != holder.record["run_id"]:
+            waited_for = holder.record["run_id"]
+            on_wait(f"waiting for {output}: held by {describe(holder, now)}")
         sleep(POLL_SECONDS)
 
 

@@ -109,5 +109,6 @@ def remove_failed_run(run: RunRef, listed: Optional[Iterable[str]]) -> Optional[
     left = folder_size(run.folder)
     fs, path = filesystem(run.folder)
     if left or fs.exists(path):
-        return f"{left} bytes ({left / 2**20:.1f} MiB) of this run's staging are left in {run.folder}"
+        return (f"{left} bytes ({left / 2**20:.1f} MiB) of this run's staging are left in "
+                f"{run.folder}")
     return None

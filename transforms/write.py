@@ -194,6 +194,6 @@ class WriteShards(beam.PTransform):
                    | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))
                    | "GroupByShard" >> beam.GroupByKey()
-                   | "WriteShard" >> beam.ParDo(_WriteShardFn(self._config, self._run)).with_outputs(
+                   | "WriteShard" >> beam.ParDo(_WriteShardFn(config, self._run)).with_outputs(
                        _WriteShardFn.OUTCOMES, main="shards"))
         return {"shards": written.shards, "kept": written[_WriteShardFn.OUTCOMES]}

@@ -191,6 +191,7 @@ def test_a_commit_race_has_one_winner_and_the_losers_rerun_completes(dataset):
     assert leftovers(output) == []
 
 
+@pytest.mark.parametrize("where", ["local"], indirect=True)  # on S3: test_object_store's kills
 def test_a_sigkilled_holder_is_taken_over_by_the_rerun(dataset):
     output, inputs = dataset
     killed = start(output, inputs["a"], pause=True)
