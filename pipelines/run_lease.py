@@ -56,14 +56,13 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
     except OSError as error:  # the lease is the first thing a run writes
         raise PreflightError(f"the output {output!r} is not writable: "
                              f"{type(error).__name__}: {error}") from None
-    beats = heartbeat.Heartbeat(run).start()
+    heartbeat.keep_alive(run)  # the same beat the workers of this process join
     try:
         index_commit.repair_pointer(output)
         runs.sweep(output, run.run_id, _listed_shards(output),
                    join(output, index_commit.VERSIONS_DIR, f"v{run.base_version + 1:06d}"))
         yield run
     except BaseException:
-        beats.stop()
         heartbeat.stop_beats(run)
         # A run that lost the lease leaves the shards alone: their names may be the new
         # holder's by now, and its sweep removes this run's.
@@ -74,7 +73,6 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
                   file=sys.stderr)
         lease.release(run)
         raise
-    beats.stop()
     heartbeat.stop_beats(run)
     runs.remove_run(output, run.run_id, _listed_shards(output))  # when the commit had nothing new
     lease.release(run)
