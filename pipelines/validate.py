@@ -23,7 +23,6 @@ from transforms.change_map import from_npy
 from transforms.existing import INDEX
 from transforms.finalize import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
 from transforms import lease
-from transforms.runs import run_ids
 from transforms.storage import TMP_MARK, filesystem, join
 
 
@@ -126,17 +125,13 @@ def validate(folder: str) -> List[str]:
 
 
 def _run_problems(folder: str, fs, root: str) -> List[str]:
-    """A stale lease, and what runs left: a live run's own folder and the lease records are
-    its business, not the dataset's."""
+    """A stale lease, and temporaries outside the runs' own folders. What a live run has in
+    its folder is its business; what a dead run left there no reader ever sees, and the next
+    build or caption sweeps it."""
     problems = [p for p in [lease.stale_report(folder)] if p]
-    live = lease.live_run(folder)
-    own = {join(root, lease.LEASE_DIR)} | ({join(root, lease.RUNS_DIR, live)} if live else set())
-    dead = [run_id for run_id in run_ids(folder) if run_id != live]
-    problems.extend(f"run {run_id} left its folder {lease.RUNS_DIR}/{run_id} (its lease is "
-                    "gone): the next build or caption removes it" for run_id in dead)
-    dead_folders = {join(root, lease.RUNS_DIR, run_id) for run_id in dead}
+    own = (join(root, lease.LEASE_DIR) + "/", join(root, lease.RUNS_DIR) + "/")
     strays = [path for path in fs.find(root) if TMP_MARK in path.rsplit("/", 1)[-1]
-              and not any(path.startswith(f"{skip}/") for skip in own | dead_folders)]
+              and not path.startswith(own)]
     problems.extend(f"temporary file left behind: {path}" for path in strays)
     return problems
 

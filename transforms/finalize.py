@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
 from schemas.sample import SCHEMA_VERSION
-from transforms import heartbeat, index_commit, runs
+from transforms import heartbeat, index_commit, lease, runs
 from transforms.existing import read_rows
 from transforms.index_commit import current_index, current_version
 from transforms.storage import create_bytes, filesystem, join, remove_temporaries, write_bytes
@@ -148,6 +148,7 @@ def commit_version(output: str, video_rows: List[dict], pair_rows: List[dict],
     if run is not None:
         heartbeat.keep_alive(run)
         index_commit.check_base(output, run)  # before writing anything into the version folder
+        lease.check_owner(run)
     for name, data in files.items():  # created only if absent: a racing run's fail here
         create_bytes(join(output, folder, name.rsplit("/", 1)[-1]), data,
                      run.tmp if run is not None else None)

@@ -101,14 +101,23 @@ def folder_size(url: str) -> int:
 
 def remove_failed_run(run: RunRef, listed: Optional[Iterable[str]]) -> Optional[str]:
     """Removes a failed run's own staging, temporaries and unlisted shards; returns None, or a
-    line naming what could not be removed (its size and path)."""
+    line naming what could not be removed (its size and path).
+
+    `listed` None: the run no longer holds the lease, so the shard names it planned may be the
+    new holder's by now; it removes its staging and temporaries only, and keeps its record of
+    planned shards for the holder's sweep (which removes those no index lists)."""
     try:
-        remove_run(run.output, run.run_id, listed)
+        if listed is None:
+            _remove_tree(run.staging)
+            _remove_tree(run.tmp)
+        else:
+            remove_run(run.output, run.run_id, listed)
     except OSError as error:
         log.warning("removing run %s's files failed: %s", run.run_id, error)
-    left = folder_size(run.folder)
+    left = folder_size(run.staging) + folder_size(run.tmp) if listed is None else \
+        folder_size(run.folder)
     fs, path = filesystem(run.folder)
-    if left or fs.exists(path):
+    if left or (listed is not None and fs.exists(path)):
         return (f"{left} bytes ({left / 2**20:.1f} MiB) of this run's staging are left in "
                 f"{run.folder}")
     return None

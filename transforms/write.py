@@ -21,6 +21,7 @@ from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Tripl
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.heartbeat import keep_alive
+from transforms.lease import check_owner
 from transforms.jpeg import encode_jpeg
 from transforms.runs import record_planned
 from transforms.shard_plan import plan_shards
@@ -156,6 +157,8 @@ class _WriteShardFn(beam.DoFn):
         triples = list(triples)
         name = layout.shard_name(index, self._config.shard_prefix)
         run = self._run
+        if run is not None:  # a run that lost the dataset to another stops writing into it
+            check_owner(run)
         # A refresh never replaces a shard: a run that lost the dataset to another fails here,
         # before its commit, instead of overwriting the other's shard.
         info = write_shard(join(self._config.output, SHARDS_DIR, name), triples,

@@ -174,3 +174,24 @@ def test_a_failed_run_that_cannot_remove_its_staging_says_how_much_and_where(tmp
     assert "2048 bytes" in left and run.run_id in left
     monkeypatch.undo()
     assert runs.remove_failed_run(run, None) is None
+
+
+def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_to_the_holder(
+        tmp_path):
+    from transforms.finalize import commit_version
+    output = str(tmp_path)
+    old = take(tmp_path)
+    later = lease.current(output).last_beat() + 100
+    new = take(tmp_path, LeaseConfig(lease_timeout=10, break_lease=True), clock=lambda: later)
+    with pytest.raises(lease.LeaseLost):
+        commit_version(output, [], [], [], None, run=old)
+    assert not (tmp_path / "versions").exists() and not (tmp_path / "index.json").exists()
+
+    (tmp_path / lease.RUNS_DIR / old.run_id / "staging").mkdir(parents=True)
+    (tmp_path / lease.RUNS_DIR / old.run_id / runs.PLANNED).write_text('["shard-000000.tar"]')
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "shard-000000.tar").write_bytes(b"written by the old run")
+    assert runs.remove_failed_run(old, None) is None  # its staging goes, its shards stay...
+    assert os.listdir(tmp_path / lease.RUNS_DIR / old.run_id) == [runs.PLANNED]
+    runs.sweep(output, new.run_id, [], None)  # ...until the holder's sweep
+    assert os.listdir(tmp_path / "shards") == [] and os.listdir(tmp_path / lease.RUNS_DIR) == []
