@@ -11,7 +11,6 @@ own staging, or says how much it left where.
 from __future__ import annotations
 
 import contextlib
-import logging
 import shlex
 import sys
 from typing import Iterator, Sequence
@@ -22,9 +21,8 @@ from pipelines.preflight import PreflightError
 from transforms import heartbeat, index_commit, lease, runs
 from transforms.storage import join
 
-log = logging.getLogger(__name__)
-LOCAL_RUNNERS = (None, "DirectRunner", "direct", "SwitchingDirectRunner", "BundleBasedDirectRunner",
-                 "FnApiRunner", "InteractiveRunner")
+LOCAL_RUNNERS = (None, "DirectRunner", "direct", "SwitchingDirectRunner",
+                 "BundleBasedDirectRunner", "FnApiRunner", "InteractiveRunner")
 
 
 def runs_locally(beam_args: Sequence[str]) -> bool:
@@ -36,10 +34,6 @@ def runs_locally(beam_args: Sequence[str]) -> bool:
 def _listed_shards(output: str):
     index = index_commit.current_index(output)
     return [shard["name"] for shard in index["shards"]] if index else []
-
-
-class RunFailed(RuntimeError):
-    """A run failed; `leftover` says what of its staging could not be removed."""
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 Version N is committed when `versions/vNNNNNN/index.json` (the version's whole index) is
 created; the store creates it for one writer only (a hard link locally, If-None-Match: * on
-S3, ifGenerationMatch=0 on GCS), so two runs that both build version N cannot both commit it.
+S3; transforms/storage.py), so two runs that both build version N cannot both commit it.
 The root `index.json` is then replaced by the same bytes (an atomic rename locally, one PUT on
 an object store): readers follow it and see the old version or the new one, never a mix.
 A pointer that lags (a run killed between the two writes) is rolled forward by the next run

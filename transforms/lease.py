@@ -119,14 +119,14 @@ def _generations(output: str) -> List[int]:
 
 
 def current(output: str) -> Optional[Holder]:
-    generations = _generations(output)
-    if not generations:
-        return None
-    generation = generations[-1]
     base = join(output, LEASE_DIR)
-    record = _read_json(join(base, _name(generation, "json")))
-    if record is None:
-        return None
+    while True:
+        generations = _generations(output)
+        if not generations:
+            return None
+        record = _read_json(join(base, _name(generations[-1], "json")))
+        if record is not None:
+            break  # else it ended, or a newer holder forgot it, since the listing: look again
     beat = _read_json(join(base, f"{record['run_id']}.beat"))
     return Holder(record, beat["time"] if beat else None)
 
@@ -218,12 +218,17 @@ def _create(output, generation, command, config, local, now) -> Optional[RunRef]
               "command": command, "started": now, "local": local,
               "lease_timeout": config.lease_timeout}
     data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    url = join(output, LEASE_DIR, _name(generation, "json"))
     try:
-        create_bytes(join(output, LEASE_DIR, _name(generation, "json")), data)
+        create_bytes(url, data)
     except FileExistsError:
         return None
     run = RunRef(output, run_id, generation, 0,
                  min(MAX_BEAT_SECONDS, config.lease_timeout / 4))
+    if not owns(run):  # a number below one taken while this run looked (its listing was old)
+        fs, path = filesystem(url)
+        _remove(fs, path)
+        return None
     beat(run, now)
     _forget_older(output, generation, run_id)
     return run

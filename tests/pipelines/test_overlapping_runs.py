@@ -44,10 +44,10 @@ def where(request, tmp_path, videos):
     """(output URL, {group: input glob}) on the local disk or on the S3 server."""
     if request.param == "local":
         return str(tmp_path / "corpus"), {g: str(videos / g / "*") for g in ("base", "a", "b")}
-    s3 = request.getfixturevalue("s3")
+    client = request.getfixturevalue("s3")
     prefix = f"overlap/{request.node.name.replace('[', '-').rstrip(']')}"
     for group in ("base", "a", "b"):
-        upload(s3, videos / group, f"{prefix}/videos/{group}")
+        upload(client, videos / group, f"{prefix}/videos/{group}")
     import s3fs
     s3fs.S3FileSystem.clear_instance_cache()
     return f"s3://{BUCKET}/{prefix}/corpus", {
