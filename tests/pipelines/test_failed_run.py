@@ -2,6 +2,7 @@
 so a full disk is not left fuller and the next run is not refused."""
 import errno
 import os
+import subprocess
 
 import fsspec
 import pytest
@@ -57,3 +58,32 @@ def test_a_build_onto_a_full_disk_fails_and_leaves_no_staging(tmp_path, video_fo
             for root, _, names in os.walk(output) for name in names]
     assert left == []  # no staging, no lease, no index: nothing of the run
     assert not os.listdir(output / lease.RUNS_DIR)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 256 KiB tmpfs: room for the lease and the preflight probe, not for a run's staging.
+    Skipped where this process may not mount one (not root, no CAP_SYS_ADMIN)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_build_onto_a_full_tmpfs_fails_and_leaves_no_staging(tmp_path, small_tmpfs, capsys):
+    from fixtures.videos import scene_video
+    video = scene_video(str(tmp_path / "big.mp4"), num_frames=40, width=640, height=480,
+                        motion_spans=((5, 35),), speed=3)
+    output = small_tmpfs / "out"
+    code = main(["build", "--input", video, "--output", str(output), "--no-caption",
+                 "--sampler", "first_last", "--direct_running_mode", "in_memory"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "No space left on device" in err
+    left = [os.path.relpath(os.path.join(root, name), output)
+            for root, _, names in os.walk(output) for name in names]
+    assert left == []
