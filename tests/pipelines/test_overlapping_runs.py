@@ -85,7 +85,10 @@ def wait_stopped(process):
 
 
 def finish(process) -> subprocess.CompletedProcess:
-    os.killpg(process.pid, signal.SIGCONT)
+    try:
+        os.killpg(process.pid, signal.SIGCONT)
+    except ProcessLookupError:  # it has ended already
+        pass
     out, err = process.communicate(timeout=TIMEOUT)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -94,6 +97,23 @@ def checked(output) -> list:
     """`validate`'s problems, with no listing cached from before the other processes wrote."""
     filesystem(output)[0].invalidate_cache()
     return validate(output)
+
+
+def read_while_running(output, processes) -> set:
+    """Follows index.json as a reader does until the processes end; every version it reads is
+    whole (each listed shard there at its listed size, its stats readable). Returns the
+    versions seen."""
+    fs, root = filesystem(output)
+    seen = set()
+    while any(process.poll() is None for process in processes):
+        fs.invalidate_cache()
+        index = json.loads(fs.cat_file(join(root, "index.json")))
+        for shard in index["shards"]:
+            assert fs.info(join(root, shard["url"]))["size"] == shard["size"], shard
+        json.loads(fs.cat_file(join(root, index["stats"])))
+        seen.add(index["version"])
+        time.sleep(0.02)
+    return seen
 
 
 def committed(output) -> dict:
@@ -155,6 +175,9 @@ def test_simultaneous_builds_one_refuses_and_a_waiting_one_goes_next(dataset):
     waiting = start(output, inputs[group], "--wait")
     time.sleep(1)
     assert waiting.poll() is None  # it waits while the holder holds
+    os.killpg(holder.pid, signal.SIGCONT)
+    seen = read_while_running(output, [holder, waiting])
+    assert len(seen) >= 2, seen  # a reader saw the old version and the new ones, each whole
     assert finish(holder).returncode == 0
     done = finish(waiting)
     assert done.returncode == 0, done.stderr[-3000:]
