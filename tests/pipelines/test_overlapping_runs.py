@@ -226,3 +226,11 @@ def test_a_sigkilled_holder_is_taken_over_by_the_rerun(dataset):
     assert checked(output) == []
     assert triple_sources(output) == sorted(["base0.mp4", "base1.mp4", "a0.mp4", "a1.mp4"])
     assert leftovers(output) == []
+
+
+def test_caption_refuses_while_another_run_holds_the_dataset(tmp_path, capsys):
+    from pipelines.cli import main
+    holder = lease.take(str(tmp_path), "idp-corpus build", lease.LeaseConfig(), lambda: 0, True)
+    assert main(["caption", str(tmp_path), "--model", "any"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"is held by run {holder.run_id}" in last and "--wait" in last
