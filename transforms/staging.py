@@ -12,8 +12,10 @@ at once, and an object store shows a file only when it is closed. Files roll eve
 ROLL_TRIPLES triples (or ROLL_BYTES), so the next step gets its work in batch-sized runs,
 not once a whole bundle is staged.
 
-Staging files carry storage.TMP_MARK, so the commit's sweep of temporaries removes them with
-the staging folder once every shard is written, and a killed run's leftovers show as strays.
+Staging files lie in the run's own folder (transforms/runs.py), which its commit removes once
+every shard is written, its failure removes, and, after a kill, the next lease holder sweeps.
+Without a lease (tests of a transform alone) they go under OUT/staging/ and carry
+storage.TMP_MARK, so `remove_temporaries` finds them.
 """
 from __future__ import annotations
 

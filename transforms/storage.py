@@ -54,7 +54,8 @@ def _remote_sha256(fs, path: str) -> str:
 
 
 def _create_local(tmp: str, path: str) -> None:
-    """A hard link is created only if the name is free, and shows the whole file at once."""
+    """A hard link is created only if the name is free, and shows the whole file at once
+    (on a filesystem without hard links the fallback's copy may be seen growing)."""
     try:
         os.link(tmp, path)
     except OSError as error:
@@ -68,8 +69,8 @@ def _create_local(tmp: str, path: str) -> None:
 
 def _create_remote(fs, tmp: str, path: str) -> None:
     """One conditional upload: s3fs sends If-None-Match: * (on PutObject and on
-    CompleteMultipartUpload); gcsfs sends ifGenerationMatch=0. Other filesystems get fsspec's
-    check-then-write, which is not atomic."""
+    CompleteMultipartUpload) and turns the 412 into FileExistsError. gcsfs lists an exclusive
+    write since 2024.12 (not tested here). fsspec's default is a check, then a write: not atomic."""
     fs.put_file(tmp, path, mode="create")
 
 
