@@ -18,6 +18,7 @@ from pipelines.config import BuildConfig
 from pipelines.local_runner import no_timed_flushes
 from pipelines.preflight import preflight
 from pipelines.progress import run_with_progress
+from pipelines.run_lease import holding
 from pipelines.report import write_extras
 from transforms.caption_qc import CaptionQc
 from transforms.select import SelectTriples
@@ -33,8 +34,8 @@ from transforms.write import WriteShards, human_label, to_triple
 log = logging.getLogger(__name__)
 
 
-def compose(pipeline: beam.Pipeline, config: BuildConfig):
-    """The whole job, one labelled step per stage."""
+def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
+    """The whole job, one labelled step per stage. `run`: the lease the run holds."""
     sources = pipeline | "Discover" >> Discover(config.discover)
     if config.write.mode == "refresh":
         sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
@@ -47,7 +48,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     staged = (filtered["kept"]
               | "Label" >> beam.Map(lambda pair: (pair, None if by_model else human_label(pair)))
               | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-              | "Stage" >> StageTriples(config.write.output))
+              | "Stage" >> StageTriples(config.write.output, run))
     if not by_model:
         triples = staged
         dropped = [filtered["dropped"]]
@@ -59,11 +60,11 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
         triples = selected["kept"]
         dropped = [filtered["dropped"], caption["failed"], checked["dropped"], selected["dropped"]]
-    written = triples | "Write" >> WriteShards(config.write)
+    written = triples | "Write" >> WriteShards(config.write, run)
     pairs = (written["kept"], *dropped) | "AllPairs" >> beam.Flatten()
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
             | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
-                                     config.write.mode))
+                                     config.write.mode, run))
 
 
 def pipeline_options(beam_args) -> PipelineOptions:
@@ -101,12 +102,13 @@ def run_counters(result) -> Dict[str, int]:
 
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
     """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
-    if not config.skip_preflight:
-        preflight(config)
-    pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
-    compose(pipeline, config)
-    result = run_with_progress(pipeline)
-    write_extras(config, beam_args)
+    with holding(config.write.output, config.lease, () if test_pipeline else beam_args) as run:
+        if not config.skip_preflight:
+            preflight(config)
+        pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
+        compose(pipeline, config, run)
+        result = run_with_progress(pipeline)
+        write_extras(config, beam_args)
     index = read_index(config.write.output)
     fs, path = filesystem(join(config.write.output, index["stats"]))
     with fs.open(path, "rt") as handle:

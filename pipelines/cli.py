@@ -107,8 +107,19 @@ def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
     except (ValueError, TypeError) as error:
         print(f"idp-corpus caption: {error}", file=sys.stderr)
         return 2
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        compose(pipeline, args.dataset, caption, qc, select, write)
+    from pipelines.config import LeaseConfig
+    from pipelines.preflight import PreflightError
+    from pipelines.run_lease import holding
+    lease = LeaseConfig(**{name: getattr(args, name) for name in ("wait", "lease_timeout",
+                                                                  "break_lease")
+                           if getattr(args, name) is not None})
+    try:
+        with holding(args.dataset, lease, beam_args) as run:
+            with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+                compose(pipeline, args.dataset, caption, qc, select, write, run)
+    except PreflightError as error:
+        print(f"idp-corpus caption: nothing was started: {error}", file=sys.stderr)
+        return 2
     from pipelines.validate import validate
     problems = validate(args.dataset)
     print(f"{args.dataset}: re-captioned into a new version"

@@ -17,6 +17,7 @@ from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
+from transforms.lease import LeaseConfig
 from transforms.caption_config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
@@ -31,6 +32,7 @@ SECTIONS = {
     "qc": CaptionQcConfig,
     "select": SelectConfig,
     "write": WriteConfig,
+    "lease": LeaseConfig,
 }
 # Flags whose names read better than their field names.
 FLAG_NAMES = {"inputs": "input"}
@@ -63,6 +65,7 @@ class BuildConfig:
     select: SelectConfig
     write: WriteConfig
     skip_preflight: bool = False
+    lease: LeaseConfig = LeaseConfig()
 
 
 def _fields() -> List[Tuple[str, dataclasses.Field, Any]]:
@@ -93,7 +96,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     add_section_flags(parser, SECTIONS)
 
 
-RECAPTION_SECTIONS = ("caption", "qc", "select")
+RECAPTION_SECTIONS = ("caption", "qc", "select", "lease")
 
 
 def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
@@ -172,7 +175,7 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         sample=section(SampleConfig), filter=section(FilterConfig),
         caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
         select=section(SelectConfig),
-        write=section(WriteConfig), skip_preflight=skip_preflight)
+        write=section(WriteConfig), skip_preflight=skip_preflight, lease=section(LeaseConfig))
 
 
 def recaption_configs(args: argparse.Namespace, dataset: str):

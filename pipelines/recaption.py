@@ -21,6 +21,7 @@ from schemas.records import PairMeta, PairOutcome, PairScores, Triple, VideoInfo
 from transforms.caption import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
 from transforms.existing import read_index, read_rows
+from transforms.index_commit import current_index
 from transforms.finalize import commit_version
 from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
@@ -53,8 +54,8 @@ def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:
                      change_npy=members["change.npy"])
 
 
-def commit(_, output: str, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
-    previous = read_index(output)
+def commit(_, output: str, run, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
+    previous = current_index(output)
     new_rows = {outcome.meta.key: manifests.pair_row(outcome) for outcome in outcomes}
     pair_rows = [new_rows.get(row["key"], row) for row in read_rows(output, previous, "pairs")]
     kept = collections.Counter(row["video_id"] for row in pair_rows if row["status"] == "kept")
@@ -68,11 +69,11 @@ def commit(_, output: str, outcomes: List[PairOutcome], shards: List[Dict]) -> d
         video_rows.append({**row, "num_kept": kept[row["video_id"]], "status": status,
                            "reason": reason})
     return commit_version(output, video_rows, pair_rows,
-                          sorted(shards, key=lambda shard: shard["name"]), previous)
+                          sorted(shards, key=lambda shard: shard["name"]), previous, run)
 
 
 def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
-            qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig):
+            qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig, run=None):
     index = read_index(dataset)
     if index is None:
         raise ValueError(f"{dataset} has no index.json: not a committed dataset")
@@ -82,16 +83,16 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
     staged = (pipeline
               | "Shards" >> beam.Create([join(dataset, s["url"]) for s in index["shards"]])
               | "ReadShard" >> beam.FlatMap(stored_triples, videos)
-              | "Stage" >> StageTriples(write.output))
+              | "Stage" >> StageTriples(write.output, run))
     captioned = staged | "Caption" >> CaptionPairs(caption)
     checked = (captioned["captioned"]
                | "WithCaption" >> beam.MapTuple(with_caption)
                | "CaptionQc" >> CaptionQc(qc))
     selected = checked["kept"] | "SelectByScore" >> SelectTriples(select)
-    written = selected["kept"] | "Write" >> WriteShards(write)
+    written = selected["kept"] | "Write" >> WriteShards(write, run)
     outcomes = ((written["kept"], captioned["failed"], checked["dropped"], selected["dropped"])
                 | "AllPairs" >> beam.Flatten())
     return (pipeline
             | "Once" >> beam.Create([None])
-            | "Commit" >> beam.Map(commit, dataset, beam.pvalue.AsList(outcomes),
+            | "Commit" >> beam.Map(commit, dataset, run, beam.pvalue.AsList(outcomes),
                                    beam.pvalue.AsList(written["shards"])))

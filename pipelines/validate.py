@@ -22,6 +22,7 @@ from schemas import sample as layout
 from transforms.change_map import from_npy
 from transforms.existing import INDEX
 from transforms.finalize import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
+from transforms import lease
 from transforms.storage import TMP_MARK, filesystem, join
 
 
@@ -119,7 +120,18 @@ def validate(folder: str) -> List[str]:
         if fs.exists(join(root, copy)) and \
                 fs.cat_file(join(root, copy)) != fs.cat_file(join(root, committed)):
             problems.append(f"{copy} differs from the committed {committed}")
-    strays = [path for path in fs.find(root) if TMP_MARK in path.rsplit("/", 1)[-1]]
+    problems.extend(_run_problems(folder, fs, root))
+    return problems
+
+
+def _run_problems(folder: str, fs, root: str) -> List[str]:
+    """A stale lease, and temporaries outside the runs' own folders. What a live run has in
+    its folder is its business; what a dead run left there no reader ever sees, and the next
+    build or caption sweeps it."""
+    problems = [p for p in [lease.stale_report(folder)] if p]
+    own = (join(root, lease.LEASE_DIR) + "/", join(root, lease.RUNS_DIR) + "/")
+    strays = [path for path in fs.find(root) if TMP_MARK in path.rsplit("/", 1)[-1]
+              and not path.startswith(own)]
     problems.extend(f"temporary file left behind: {path}" for path in strays)
     return problems
 

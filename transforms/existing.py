@@ -24,9 +24,8 @@ TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
 
 def read_index(output: str) -> Optional[dict]:
     fs, path = filesystem(join(output, INDEX))
-    try:
-        with fs.open(path, "rt") as handle:
-            return json.load(handle)
+    try:  # cat_file, not open: open may pin an ETag from a listing cached before a commit
+        return json.loads(fs.cat_file(path))
     except (FileNotFoundError, NotADirectoryError):
         return None
 

@@ -17,8 +17,10 @@ import pyarrow.parquet as pq
 from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
 from schemas.sample import SCHEMA_VERSION
-from transforms.existing import INDEX, read_index, read_rows
-from transforms.storage import filesystem, join, remove_temporaries, write_bytes
+from transforms import heartbeat, index_commit, lease, runs
+from transforms.existing import read_rows
+from transforms.index_commit import current_index, current_version
+from transforms.storage import create_bytes, filesystem, join, remove_temporaries, write_bytes
 
 STATS = "stats.json"
 VERSIONS_DIR = "versions"
@@ -57,11 +59,15 @@ class TooManyFailures(RuntimeError):
     """More inputs failed than the run allows: the dataset is left uncommitted (no new index)."""
 
 
-def _check_failures(rows: List[dict], max_ratio: float, output: str) -> None:
+def _check_failures(rows: List[dict], max_ratio: float, output: str, run=None) -> None:
     failed = sum(1 for row in rows if row["status"] == "failed")
     if rows and failed / len(rows) > max_ratio:
         reasons = dict(collections.Counter(r["reason"] for r in rows if r["status"] == "failed"))
-        remove_temporaries(output)  # staged samples: no run will copy them into a shard now
+        # Staged samples: no run will copy them into a shard now.
+        if run is None:
+            remove_temporaries(output)
+        else:  # its own folder only, never a listing of the dataset
+            runs.remove_run(output, run.run_id, None)
         raise TooManyFailures(
             f"{failed} of {len(rows)} videos failed (more than {max_ratio:.0%}); reasons: "
             f"{reasons}. Nothing was committed; the shards written are not in any index.")
@@ -95,7 +101,7 @@ def _check_complete(videos: List[VideoOutcome], pairs: List[PairOutcome],
 
 def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
              shards: Iterable[Dict], max_failure_ratio: float = 1.0,
-             mode: str = "overwrite") -> dict:
+             mode: str = "overwrite", run=None) -> dict:
     """Commits a dataset version: its manifests and stats under a new version folder, then the
     index that points at them, then the plain-named copies. Returns the stats.
 
@@ -107,10 +113,10 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     _check_complete(videos, pairs, shards)
     kept_per_video = collections.Counter(p.meta.source.video_id for p in pairs if p.kept)
     video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
-    _check_failures(video_rows, max_failure_ratio, output)
+    _check_failures(video_rows, max_failure_ratio, output, run)
     pair_rows = [manifests.pair_row(p) for p in pairs]
     shards = sorted(shards, key=lambda shard: shard["name"])
-    previous = read_index(output) if mode == "refresh" else None
+    previous = current_index(output) if mode == "refresh" else None
     if previous and not video_rows:  # nothing new: the version stands
         _restore_plain_copies(output, previous)
         return _read_json(join(output, previous["stats"]))
@@ -121,24 +127,33 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
         pair_rows = read_rows(output, previous, "pairs") + pair_rows
         shards = [{k: v for k, v in shard.items() if k != "url"} for shard in previous["shards"]] \
             + shards
-    return commit_version(output, video_rows, pair_rows, shards, previous)
+    return commit_version(output, video_rows, pair_rows, shards, previous, run)
 
 
 def commit_version(output: str, video_rows: List[dict], pair_rows: List[dict],
-                   shards: List[Dict], previous: Optional[dict]) -> dict:
+                   shards: List[Dict], previous: Optional[dict], run=None) -> dict:
     """Writes a version's manifests and stats, then the index that makes it visible, then the
-    plain-named copies. `shards` are the index entries the version lists. Returns the stats."""
+    plain-named copies. `shards` are the index entries the version lists. Returns the stats.
+
+    With a run (transforms/lease.RunRef) the commit happens only while the run holds the lease
+    and onto the version it started from (transforms/index_commit.py)."""
     stats = compute_stats(video_rows, pair_rows, shards)
-    version = previous["version"] + 1 if previous else 1
+    version = (previous["version"] if previous else current_version(output)) + 1
     folder = f"{VERSIONS_DIR}/v{version:06d}"
     files = {
         VIDEOS_MANIFEST: _parquet_bytes(manifests.table(video_rows, manifests.VIDEOS, "uri")),
         PAIRS_MANIFEST: _parquet_bytes(manifests.table(pair_rows, manifests.PAIRS, "key")),
         STATS: _json_bytes(stats),
     }
-    for name, data in files.items():
-        write_bytes(join(output, folder, name.rsplit("/", 1)[-1]), data)
-    remove_temporaries(output)  # left by writers killed mid-file; every write of this run is done
+    if run is not None:
+        heartbeat.keep_alive(run)
+        index_commit.check_base(output, run)  # before writing anything into the version folder
+        lease.check_owner(run)
+    for name, data in files.items():  # created only if absent: a racing run's fail here
+        create_bytes(join(output, folder, name.rsplit("/", 1)[-1]), data,
+                     run.tmp if run is not None else None)
+    if run is None:
+        remove_temporaries(output)  # left by writers killed mid-file; every write here is done
     index = {
         "schema_version": SCHEMA_VERSION,
         "version": version,
@@ -147,7 +162,9 @@ def commit_version(output: str, video_rows: List[dict], pair_rows: List[dict],
         "manifests": {"videos": f"{folder}/videos.parquet", "pairs": f"{folder}/pairs.parquet"},
         "stats": f"{folder}/stats.json",
     }
-    write_bytes(join(output, INDEX), _json_bytes(index))
+    index_commit.publish(output, index, _json_bytes(index), run)
+    if run is not None:  # this run's staging, and what runs that lost the lease left
+        runs.sweep(output, None, [shard["name"] for shard in shards], None)
     # The plain names of the data contract, for people and tools that open them directly. They
     # follow the index; the index's own paths are the authoritative ones.
     for name, data in files.items():
@@ -175,24 +192,25 @@ def _read_json(url: str) -> dict:
         return json.load(handle)
 
 
-def _commit(_, output, max_failure_ratio, mode, videos, pairs, shards) -> dict:
-    return finalize(output, videos, pairs, shards, max_failure_ratio, mode)
+def _commit(_, output, max_failure_ratio, mode, run, videos, pairs, shards) -> dict:
+    return finalize(output, videos, pairs, shards, max_failure_ratio, mode, run)
 
 
 class Finalize(beam.PTransform):
     """Waits for every video outcome, pair outcome and shard, then commits the dataset."""
 
-    def __init__(self, output: str, max_failure_ratio: float, mode: str):
+    def __init__(self, output: str, max_failure_ratio: float, mode: str, run=None):
         super().__init__()
         self._output = output
         self._max_failure_ratio = max_failure_ratio
         self._mode = mode
+        self._run = run
 
     def expand(self, results):
         return (results["videos"].pipeline
                 | "Once" >> beam.Create([None])
                 | "Commit" >> beam.Map(
-                    _commit, self._output, self._max_failure_ratio, self._mode,
+                    _commit, self._output, self._max_failure_ratio, self._mode, self._run,
                     videos=beam.pvalue.AsList(results["videos"]),
                     pairs=beam.pvalue.AsList(results["pairs"]),
                     shards=beam.pvalue.AsList(results["shards"])))

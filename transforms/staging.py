@@ -12,8 +12,10 @@ at once, and an object store shows a file only when it is closed. Files roll eve
 ROLL_TRIPLES triples (or ROLL_BYTES), so the next step gets its work in batch-sized runs,
 not once a whole bundle is staged.
 
-Staging files carry storage.TMP_MARK, so the commit's sweep of temporaries removes them with
-the staging folder once every shard is written, and a killed run's leftovers show as strays.
+Staging files lie in the run's own folder (transforms/runs.py), which its commit removes once
+every shard is written, its failure removes, and, after a kill, the next lease holder sweeps.
+Without a lease (tests of a transform alone) they go under OUT/staging/ and carry
+storage.TMP_MARK, so `remove_temporaries` finds them.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
+from transforms.heartbeat import keep_alive
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
 
 ROLL_TRIPLES = 64  # a caption batch's worth
@@ -32,12 +35,16 @@ ROLL_BYTES = 64 * 2**20
 
 
 class _StageFn(beam.DoFn):
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, run=None):
         self._folder = folder
+        self._run = run
         self._file = None
         self._url = ""
         self._written = 0
         self._waiting: List[WindowedValue] = []  # staged in the open file, not yet sent on
+
+    def setup(self):
+        keep_alive(self._run)  # this worker works for the run: its lease must stay live
 
     def process(self, triple: Triple, timestamp=beam.DoFn.TimestampParam,
                 window=beam.DoFn.WindowParam):
@@ -77,11 +84,14 @@ class _StageFn(beam.DoFn):
 
 
 class StageTriples(beam.PTransform):
-    """Triple -> StagedTriple, the images appended to this run's staging files under `output`."""
+    """Triple -> StagedTriple, the images appended to this run's staging files: in its own
+    folder (transforms/runs.py) when it holds the lease (`run`), else under `output`."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, run=None):
         super().__init__()
-        self._folder = join(output, STAGING_DIR, uuid.uuid4().hex)  # this run's own
+        self._run = run
+        self._folder = run.staging if run is not None else \
+            join(output, STAGING_DIR, uuid.uuid4().hex)
 
     def expand(self, triples):
-        return triples | "Stage" >> beam.ParDo(_StageFn(self._folder))
+        return triples | "Stage" >> beam.ParDo(_StageFn(self._folder, self._run))

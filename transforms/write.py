@@ -9,6 +9,7 @@ Same inputs and config give byte-identical shards: sorted members, fixed mtime, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
@@ -19,7 +20,10 @@ from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
+from transforms.heartbeat import keep_alive
+from transforms.lease import check_owner
 from transforms.jpeg import encode_jpeg
+from transforms.runs import record_planned
 from transforms.shard_plan import plan_shards
 from transforms.staged_images import read_many
 from transforms.storage import committed_file, join
@@ -117,11 +121,12 @@ def _with_images(triples: List[StagedTriple]) -> Iterator[Dict[str, object]]:
             yield sample_dict(triple, images)
 
 
-def write_shard(url: str, triples: List[StagedTriple]) -> Dict[str, object]:
+def write_shard(url: str, triples: List[StagedTriple], tmp_dir: Optional[str] = None,
+                exclusive: bool = False) -> Dict[str, object]:
     """Writes one tar shard of the triples, in key order, to `url` atomically; returns its index
-    entry."""
+    entry. `exclusive`: only if absent, or holding these very bytes (storage.committed_file)."""
     ordered = sorted(triples, key=lambda triple: triple.key)
-    with committed_file(url) as tmp:
+    with committed_file(url, tmp_dir, exclusive) as tmp:
         with open(tmp, "wb") as stream:
             write_samples(stream, _with_images(ordered))
         digest, size = hashlib.sha256(), 0
@@ -140,14 +145,25 @@ def _first_shard(output: str, mode: str) -> int:
 class _WriteShardFn(beam.DoFn):
     OUTCOMES = "outcomes"
 
-    def __init__(self, config: WriteConfig):
+    def __init__(self, config: WriteConfig, run=None):
         self._config = config
+        self._run = run
+
+    def setup(self):
+        keep_alive(self._run)
 
     def process(self, item: Tuple[int, Iterable[StagedTriple]]):
         index, triples = item
         triples = list(triples)
         name = layout.shard_name(index, self._config.shard_prefix)
-        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples)
+        run = self._run
+        if run is not None:  # a run that lost the dataset to another stops writing into it
+            check_owner(run)
+        # A refresh never replaces a shard: a run that lost the dataset to another fails here,
+        # before its commit, instead of overwriting the other's shard.
+        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples,
+                           run.tmp if run is not None else None,
+                           exclusive=run is not None and self._config.mode == "refresh")
         beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
         beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
         yield info
@@ -159,9 +175,10 @@ class _WriteShardFn(beam.DoFn):
 class WriteShards(beam.PTransform):
     """StagedTriple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}."""
 
-    def __init__(self, config: WriteConfig):
+    def __init__(self, config: WriteConfig, run=None):
         super().__init__()
         self._config = config
+        self._run = run
 
     def expand(self, triples):
         config = self._config
@@ -173,11 +190,13 @@ class WriteShards(beam.PTransform):
                       | "AllSizes" >> beam.combiners.ToList()
                       | "Plan" >> beam.Map(plan_shards, config.samples_per_shard,
                                            config.shard_max_bytes, config.min_shards,
-                                           beam.pvalue.AsSingleton(first_shard)))
+                                           beam.pvalue.AsSingleton(first_shard))
+                      | "RecordPlan" >> beam.Map(record_planned, self._run, functools.partial(
+                          layout.shard_name, prefix=config.shard_prefix)))
         written = (triples
                    | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))
                    | "GroupByShard" >> beam.GroupByKey()
-                   | "WriteShard" >> beam.ParDo(_WriteShardFn(self._config)).with_outputs(
+                   | "WriteShard" >> beam.ParDo(_WriteShardFn(config, self._run)).with_outputs(
                        _WriteShardFn.OUTCOMES, main="shards"))
         return {"shards": written.shards, "kept": written[_WriteShardFn.OUTCOMES]}

@@ -28,6 +28,7 @@ from fixtures.videos import scene_video  # noqa: E402
 from pipelines.validate import validate  # noqa: E402
 from tests.transforms.test_write import stage_and_read_at_once  # noqa: E402
 from transforms import staging  # noqa: E402
+from transforms.lease import LEASE_DIR, RUNS_DIR  # noqa: E402
 from transforms.storage import STAGING_DIR  # noqa: E402
 
 BUCKET = "bucket"
@@ -237,10 +238,11 @@ def test_a_build_killed_on_s3_is_completed_by_the_same_command(s3, kill_inputs, 
         assert "index.json" not in left  # nothing is visible as a dataset
         if moment == "between_shards":
             assert any(name.startswith("shards/") for name in left)
-            assert any(name.startswith(f"{STAGING_DIR}/") for name in left)
+            assert any(name.startswith(f"{RUNS_DIR}/") and f"/{STAGING_DIR}/" in name
+                       for name in left)
     for name, data in left.items():  # what is there is whole: no partial object on S3
-        if name.startswith(f"{STAGING_DIR}/") and moment == "between_shards":
-            continue  # the killed run's staged samples: temporaries the rerun removes
+        if name.startswith((f"{RUNS_DIR}/", f"{LEASE_DIR}/")):
+            continue  # the killed run's lease and own folder: the rerun takes over and sweeps
         assert data == kill_inputs.get(name), f"{name} is partial or unexpected"
 
     build(*kill_options(prefix))

@@ -136,8 +136,8 @@ def test_retry_failed_reprocesses_only_transient_failures(tmp_path, build):
 
 def test_a_refresh_that_dies_while_committing_leaves_the_old_version_whole(tmp_path, build,
                                                                             monkeypatch):
-    """Simulates a death just before the new index is written (the last step of a commit)."""
-    from transforms import finalize as commit
+    """Simulates a death just before the new version's index is created (the commit point)."""
+    from transforms import index_commit as commit
     videos, output = tmp_path / "videos", tmp_path / "corpus"
     make_videos(videos, range(3))
     options = ["--input", videos / "*", "--output", output, "--no-caption",
@@ -149,17 +149,17 @@ def test_a_refresh_that_dies_while_committing_leaves_the_old_version_whole(tmp_p
     from pipelines import config as build_options
     from pipelines.build import run
     from pipelines.cli import parser
-    real_write = commit.write_bytes
+    real_write = commit.create_bytes
 
-    def die_at_index(url, data):
+    def die_at_index(url, data, tmp_dir=None):
         if url.endswith("/index.json"):
             raise KeyboardInterrupt("killed while committing")
-        real_write(url, data)
-    monkeypatch.setattr(commit, "write_bytes", die_at_index)
+        real_write(url, data, tmp_dir)
+    monkeypatch.setattr(commit, "create_bytes", die_at_index)
     args, beam_args = parser().parse_known_args(["build", *map(str, options)])
     with pytest.raises(BaseException, match="killed while committing"):
         run(build_options.build_config(args), beam_args)
-    monkeypatch.setattr(commit, "write_bytes", real_write)
+    monkeypatch.setattr(commit, "create_bytes", real_write)
 
     assert validate(str(output)) == []  # readers still see the first version, whole
     assert all(files(output)[name] == data for name, data in committed.items())

@@ -1,0 +1,72 @@
+"""A committing command's hold on its dataset, from before any work to after its commit.
+
+    with holding(output, lease_config, beam_args) as run:
+        ... build the pipeline with `run`, run it ...
+
+Taking the lease also finishes what a dead run left: the index pointer is rolled forward to the
+last committed version, and the folders (staging, temporaries, unlisted shards, an uncommitted
+version folder) of runs that no longer hold the lease are swept. A run that fails removes its
+own staging, or says how much it left where.
+"""
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+from typing import Iterator, Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.preflight import PreflightError
+from transforms import heartbeat, index_commit, lease, runs
+from transforms.storage import join
+
+LOCAL_RUNNERS = (None, "DirectRunner", "direct", "SwitchingDirectRunner",
+                 "BundleBasedDirectRunner", "FnApiRunner", "InteractiveRunner")
+
+
+def runs_locally(beam_args: Sequence[str]) -> bool:
+    """Whether the work runs in this process tree (a dead launcher means a dead run)."""
+    runner = PipelineOptions(list(beam_args)).view_as(StandardOptions).runner
+    return runner in LOCAL_RUNNERS
+
+
+def _listed_shards(output: str):
+    index = index_commit.current_index(output)
+    return [shard["name"] for shard in index["shards"]] if index else []
+
+
+@contextlib.contextmanager
+def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (),
+            command: str = "") -> Iterator[lease.RunRef]:
+    command = command or shlex.join(["idp-corpus", *sys.argv[1:]])
+    try:
+        run = lease.take(output, command, config,
+                         base_version=lambda: index_commit.current_version(output),
+                         local=runs_locally(beam_args),
+                         on_wait=lambda line: print(f"idp-corpus: {line}", file=sys.stderr))
+    except lease.LeaseHeld as error:
+        raise PreflightError(str(error)) from None
+    except OSError as error:  # the lease is the first thing a run writes
+        raise PreflightError(f"the output {output!r} is not writable: "
+                             f"{type(error).__name__}: {error}") from None
+    heartbeat.keep_alive(run)  # the same beat the workers of this process join
+    try:
+        index_commit.repair_pointer(output)
+        runs.sweep(output, run.run_id, _listed_shards(output),
+                   join(output, index_commit.VERSIONS_DIR, f"v{run.base_version + 1:06d}"))
+        yield run
+    except BaseException:
+        heartbeat.stop_beats(run)
+        # A run that lost the lease leaves the shards alone: their names may be the new
+        # holder's by now, and its sweep removes this run's.
+        owned = lease.owns(run)
+        leftover = runs.remove_failed_run(run, _listed_shards(output) if owned else None)
+        if leftover:
+            print(f"idp-corpus: {leftover}; remove it by hand or let the next run sweep it",
+                  file=sys.stderr)
+        lease.release(run)
+        raise
+    heartbeat.stop_beats(run)
+    runs.remove_run(output, run.run_id, _listed_shards(output))  # when the commit had nothing new
+    lease.release(run)
