@@ -13,7 +13,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from schemas.records import VideoInfo
+from schemas.records import Display, VideoInfo
+from transforms.display import coded_size, orient, upright
+from transforms.interlace import deinterlaced
+from transforms.probe import read_display
 
 log = logging.getLogger(__name__)
 
@@ -106,24 +109,52 @@ def _frame_count(container, stream, fps: float) -> int:
 
 
 class DecordVideo:
-    def __init__(self, path: str):
+    """decord reads neither the pixel aspect nor flips, and turns its full-size frames by the
+    MP4 rotate tag but its scaled ones wrongly (measured with decord 0.6: docs/performance.md).
+    So it is given what PyAV's probe read (`display`), finds out how it turned the first frame
+    by comparing it with PyAV's, and gives pictures as PyAVVideo does. It cannot deinterlace,
+    so it refuses interlaced video."""
+
+    def __init__(self, path: str, display: Display):
         import decord
+        if display.field_order != "progressive":
+            raise DecodeError("decode_failed", f"the video is interlaced ({display.field_order}) "
+                              "and decord cannot deinterlace it")
         self._decord = decord
         self._path = path
         reader = decord.VideoReader(path, num_threads=1)
-        height, width = reader[0].shape[:2] if len(reader) else (0, 0)
+        first = reader[0].asnumpy() if len(reader) else None
+        # Degrees decord turned its frames counter-clockwise, to undo before our own turn.
+        self._turned = _decord_turn(path, first) if first is not None and display.rotation else 0
+        height, width = first.shape[:2] if first is not None else (0, 0)
+        if self._turned in (90, 270):
+            width, height = height, width
         self.info = VideoInfo(fps=float(reader.get_avg_fps()), num_frames=len(reader),
-                              width=width, height=height, decoder="decord")
+                              width=width, height=height, decoder="decord", display=display)
         del reader
 
+    def _upright(self, frame: np.ndarray) -> np.ndarray:
+        return upright(np.rot90(frame, -self._turned // 90) if self._turned else frame,
+                       self.info)
+
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
+        """Display-shaped width x height grey frames."""
         import cv2
-        reader = self._decord.VideoReader(self._path, width=width, height=height, num_threads=1)
+        coded_width, coded_height = coded_size(width, height, self.info.display)
+        if self._turned:  # its scaled frames are wrong: scale full-size ones here
+            reader = self._decord.VideoReader(self._path, num_threads=1)
+        else:
+            reader = self._decord.VideoReader(self._path, width=coded_width,
+                                              height=coded_height, num_threads=1)
         total = len(reader)
         for start in range(0, total, WINDOW):
             batch = reader.get_batch(list(range(start, min(start + WINDOW, total)))).asnumpy()
             for rgb in batch:
-                yield cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+                gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+                if self._turned:
+                    gray = shrink(np.ascontiguousarray(np.rot90(gray, -self._turned // 90)),
+                                  coded_width, coded_height)
+                yield orient(gray, self.info.display)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
         return _in_order(self, indices)
@@ -135,16 +166,32 @@ class DecordVideo:
         for start in range(0, len(wanted), FULL_SIZE_BATCH):
             chunk = wanted[start:start + FULL_SIZE_BATCH]
             for index, frame in zip(chunk, reader.get_batch(chunk).asnumpy()):
-                yield index, np.ascontiguousarray(frame)
+                yield index, self._upright(frame)
+
+
+def _decord_turn(path: str, decord_first: np.ndarray) -> int:
+    """The quarter turn (degrees counter-clockwise) that takes PyAV's coded first frame closest
+    to decord's."""
+    import av
+    from transforms.probe import first_frame
+    with av.open(path) as container:
+        coded = first_frame(container, container.streams.video[0]).to_ndarray(format="rgb24")
+    distances = {}
+    for turns in range(4):
+        turned = np.rot90(coded, turns)
+        if turned.shape == decord_first.shape:
+            distances[turns * 90] = float(np.abs(turned.astype(np.int16) - decord_first).mean())
+    return min(distances, key=distances.get)
 
 
 class PyAVVideo:
     """PyAV: the analysis pass reads each frame's luma plane in place (no colour conversion) and
     notes where the keyframes are, so that `iter_frames` seeks once per group of pictures. It
     can also hold decoded pictures (`hold_current`) that `iter_frames` then converts without
-    decoding them again."""
+    decoding them again. Every picture it gives is deinterlaced, square-pixelled and turned as
+    the stream says (`info.display`)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, detect_interlacing: bool = False):
         import av
         self._av = av
         self._path = path
@@ -153,9 +200,11 @@ class PyAVVideo:
                 raise DecodeError("no_video_stream", "the file has no video stream")
             stream = container.streams.video[0]
             rate = float(stream.average_rate or stream.guessed_rate or 0)
+            display, self._detected = read_display(path, container, stream, detect_interlacing)
             self.info = VideoInfo(fps=rate, num_frames=_frame_count(container, stream, rate),
                                   width=stream.codec_context.width,
-                                  height=stream.codec_context.height, decoder="pyav")
+                                  height=stream.codec_context.height, decoder="pyav",
+                                  display=display)
         self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
         self._keyframes: List[int] = []  # indices of the keyframes among them
         self._current = None  # the frame small_gray yielded last
@@ -168,21 +217,24 @@ class PyAVVideo:
         return container
 
     def _decode(self, container, wanted_pts=None):
-        """Frames in order, skipping packets the codec rejects (corruption in mid-stream).
+        """Frames in order, deinterlaced where the stream is interlaced."""
+        order = self.info.display.field_order
+        if order == "progressive":
+            return _decoded(self._av, self._path, container, wanted_pts)
+        # bwdif rebuilds a frame from its neighbours: it must see all of them, skipped none.
+        return deinterlaced(container.streams.video[0],
+                            _decoded(self._av, self._path, container), order, self._detected)
 
-        With `wanted_pts`, pictures that no other picture refers to are not decoded unless
-        wanted: on the way from a keyframe to a wanted frame, about half of an x264 stream.
-        """
-        stream = container.streams.video[0]
-        context = stream.codec_context
-        for packet in container.demux(stream):
-            if wanted_pts is not None:
-                context.skip_frame = ("NONREF" if packet.pts is not None
-                                      and packet.pts not in wanted_pts else "DEFAULT")
-            try:
-                yield from packet.decode()
-            except self._av.error.InvalidDataError:
-                log.debug("skipped a corrupt packet in %s", self._path)
+    def _rgb(self, frame) -> np.ndarray:
+        """A decoded picture as the player shows it: RGB in square pixels (swscale resamples
+        as it converts, with the bicubic filter `ffmpeg -vf scale` uses), turned."""
+        width = self.info.display.square_width(frame.width)
+        if width == frame.width:
+            rgb = frame.to_ndarray(format="rgb24")
+        else:
+            rgb = frame.to_ndarray(width=width, height=frame.height, format="rgb24",
+                                   interpolation="BICUBIC")
+        return orient(rgb, self.info.display)
 
     def _scan(self, container) -> Iterator:
         """Every frame, recording its pts and whether it is a keyframe."""
@@ -194,10 +246,12 @@ class PyAVVideo:
             yield frame
 
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
+        """Display-shaped width x height grey frames: the coded luma scaled, then turned."""
+        coded_width, coded_height = coded_size(width, height, self.info.display)
         with self._open() as container:
             for frame in self._scan(container):
                 self._current = frame
-                yield small_luma(frame, width, height)
+                yield orient(small_luma(frame, coded_width, coded_height), self.info.display)
             self._current = None
 
     def hold_current(self, index: int) -> None:
@@ -209,7 +263,7 @@ class PyAVVideo:
 
     def current_rgb(self) -> np.ndarray:
         """The frame small_gray yielded last, in full: RGB at the source's resolution."""
-        return self._current.to_ndarray(format="rgb24")
+        return self._rgb(self._current)
 
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)
@@ -230,7 +284,7 @@ class PyAVVideo:
         decoded: Dict[int, np.ndarray] = {}  # decoded again ahead of its turn (rare)
         for index in wanted:
             if index in held:
-                yield index, held.pop(index).to_ndarray(format="rgb24")
+                yield index, self._rgb(held.pop(index))
                 continue
             for found, frame in again:
                 decoded[found] = frame
@@ -269,7 +323,7 @@ class PyAVVideo:
                     index = by_pts.get(frame.pts)
                     if index is not None and index not in found:
                         found.add(index)
-                        yield index, frame.to_ndarray(format="rgb24")
+                        yield index, self._rgb(frame)
                     if frame.pts is not None and frame.pts >= self._pts[target]:
                         break
                 else:
@@ -281,10 +335,28 @@ class PyAVVideo:
         with self._open() as container:
             for index, frame in enumerate(self._decode(container)):
                 if index in wanted:
-                    yield index, frame.to_ndarray(format="rgb24")
+                    yield index, self._rgb(frame)
                     wanted.discard(index)
                     if not wanted:
                         return
+
+
+def _decoded(av, path: str, container, wanted_pts=None) -> Iterator:
+    """Frames in order, skipping packets the codec rejects (corruption in mid-stream).
+
+    With `wanted_pts`, pictures that no other picture refers to are not decoded unless
+    wanted: on the way from a keyframe to a wanted frame, about half of an x264 stream.
+    """
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    for packet in container.demux(stream):
+        if wanted_pts is not None:
+            context.skip_frame = ("NONREF" if packet.pts is not None
+                                  and packet.pts not in wanted_pts else "DEFAULT")
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            log.debug("skipped a corrupt packet in %s", path)
 
 
 def _in_order(video, indices: Sequence[int]) -> List[np.ndarray]:
@@ -293,18 +365,51 @@ def _in_order(video, indices: Sequence[int]) -> List[np.ndarray]:
     return [found[i] for i in indices]
 
 
-def open_video(path: str, backend: str = "auto"):
+def open_video(path: str, backend: str = "auto", detect_interlacing: bool = False):
     """Open with PyAV, falling back to decord; raises DecodeError when neither can read it."""
     errors = []
-    for name, cls in (("pyav", PyAVVideo), ("decord", DecordVideo)):
-        if backend not in ("auto", name):
-            continue
+    if backend in ("auto", "pyav"):
         try:
-            video = cls(path)
+            video = PyAVVideo(path, detect_interlacing)
         except decoder_errors() as error:
-            errors.append(f"{name}: {type(error).__name__}: {str(error)[:200]}")
-            continue
-        if video.info.width > 0 and video.info.height > 0:
-            return video
-        errors.append(f"{name}: no decodable frames")
+            errors.append(f"pyav: {type(error).__name__}: {str(error)[:200]}")
+        else:
+            if video.info.width > 0 and video.info.height > 0:
+                return video
+            errors.append("pyav: no decodable frames")
+    if backend in ("auto", "decord"):
+        try:
+            video = open_decord(path, detect_interlacing)
+        except decoder_errors() as error:
+            errors.append(f"decord: {type(error).__name__}: {str(error)[:200]}")
+        except DecodeError as error:
+            errors.append(f"decord: {error}")
+        else:
+            if video.info.width > 0 and video.info.height > 0:
+                return video
+            errors.append("decord: no decodable frames")
     raise DecodeError("decode_failed", "; ".join(errors) or "no backend")
+
+
+def _probe_display(path: str, detect_interlacing: bool) -> Display:
+    import av
+    with av.open(path) as container:
+        if not container.streams.video:
+            raise DecodeError("no_video_stream", "the file has no video stream")
+        stream = container.streams.video[0]
+        return read_display(path, container, stream, detect_interlacing)[0]
+
+
+def open_decord(path: str, detect_interlacing: bool = False,
+                display: Optional[Display] = None) -> DecordVideo:
+    """decord, with how the video is shown as `display` says or PyAV's probe reads it. Where
+    neither can say, DecodeError: its pictures might be sideways or squashed."""
+    if display is None:
+        try:
+            display = _probe_display(path, detect_interlacing)
+        except (*decoder_errors(), DecodeError) as error:
+            raise DecodeError("decode_failed", "its rotation and pixel aspect could not be read "
+                              f"(PyAV: {type(error).__name__}: {str(error)[:200]}), and decord "
+                              "cannot read them: its frames could be stored sideways or "
+                              "squashed") from error
+    return DecordVideo(path, display)

@@ -40,9 +40,9 @@ def test_both_backends_decode_the_same_frames(scene_path):
 def test_auto_is_pyav_and_falls_back_to_decord_when_pyav_cannot_open(scene_path, monkeypatch):
     assert decode(scene_path)[0].info.decoder == "pyav"
 
-    def refuse(path):
+    def refuse(self, path, *options):
         raise RuntimeError("pyav refused")
-    monkeypatch.setattr(video_io.PyAVVideo, "__init__", lambda self, path: refuse(path))
+    monkeypatch.setattr(video_io.PyAVVideo, "__init__", refuse)
     outcome, pairs = decode(scene_path)
     assert outcome.info.decoder == "decord" and pairs
 
