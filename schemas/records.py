@@ -5,7 +5,6 @@ Images travel as RGB uint8 numpy arrays until the writer's edge, where they beco
 from __future__ import annotations
 
 import dataclasses
-from fractions import Fraction
 from typing import Optional, Tuple
 
 import numpy as np
@@ -41,9 +40,9 @@ class Display:
         return self.rotation in (90, 270)
 
     def square_width(self, width: int) -> int:
-        """A coded width in square pixels, rounded (as `-vf scale=iw*sar:ih` gives)."""
+        """A coded width in square pixels, rounded down (as `-vf scale=iw*sar:ih` gives)."""
         num, den = self.sample_aspect
-        return width if num == den else max(1, round(Fraction(width * num, den)))
+        return width if num == den else max(1, width * num // den)
 
 
 @dataclasses.dataclass(frozen=True)

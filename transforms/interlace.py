@@ -99,7 +99,7 @@ def detect_field_order(container, stream, frames: int = IDET_FRAMES) -> Optional
             seen += 1
         if seen >= frames:
             break
-    tff, bff, progressive = (int(counts.get(f"lavfi.idet.multiple.{name}", 0))
+    tff, bff, progressive = (float(counts.get(f"lavfi.idet.multiple.{name}", 0))
                              for name in ("tff", "bff", "progressive"))
     if tff + bff <= progressive:
         return None
