@@ -4,6 +4,8 @@ for the source tree on PYTHONPATH.
 
     PYTHONPATH=TREE python benchmarks/display_cost.py [--cache DIR] [--repeat 3] [--what ...]
 
+  open         opening a video (PyAVVideo: the probe), best of 20: the first frame it now decodes
+               for the display matrix
   progressive  720p and 1080p 10 s H.264 (benchmarks/synth.py), samplers keyframes and stride:
                run it on this tree and on a checkout of the commit before it
                (`git archive COMMIT | tar -x -C DIR`) to see what progressive video pays
@@ -27,6 +29,7 @@ import sys
 
 from benchmarks import synth
 from schemas.records import VideoSource
+from schemas.sample import video_id_for
 from transforms.decode_core import DecodeConfig, process_source
 from transforms.sample import SampleConfig
 
@@ -42,13 +45,24 @@ def cpu_seconds(path: str, repeat: int, sampler: str = "keyframes", **decode) ->
     """(least CPU seconds over `repeat` decodes of the video, its outcome)."""
     known = {field.name for field in dataclasses.fields(DecodeConfig)}
     config = DecodeConfig(isolate=False, **{k: v for k, v in decode.items() if k in known})
-    source = VideoSource(path, os.path.basename(path), size=os.path.getsize(path))
+    source = VideoSource(path, video_id_for(path), size=os.path.getsize(path))
     best, outcome = float("inf"), None
     for _ in range(repeat):
         start = _cpu()
         outcome, _ = process_source(source, config, SampleConfig(sampler=sampler))
         best = min(best, _cpu() - start)
+    assert outcome.info is not None, outcome.message
     return best, outcome
+
+
+def open_seconds(path: str, repeat: int = 20) -> float:
+    from transforms.video_io import PyAVVideo
+    best = float("inf")
+    for _ in range(repeat):
+        start = _cpu()
+        PyAVVideo(path)
+        best = min(best, _cpu() - start)
+    return best
 
 
 def interlaced_clip(cache: str) -> str:
@@ -67,13 +81,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default=os.path.join(os.path.dirname(__file__), ".cache"))
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--what", default="progressive,idet,interlaced")
+    parser.add_argument("--what", default="open,progressive,idet,interlaced")
     args = parser.parse_args(argv)
     what = args.what.split(",")
     tree = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules[DecodeConfig.__module__]
                                                            .__file__)))
     for name, seconds in SET:
         path = synth.video(args.cache, name, seconds)
+        if "open" in what:
+            print(json.dumps({"tree": tree, "video": f"{name}_{seconds}s",
+                              "open_cpu_ms": round(1000 * open_seconds(path), 2)}))
         for sampler in ("keyframes", "stride"):
             if "progressive" in what:
                 cpu, outcome = cpu_seconds(path, args.repeat, sampler)

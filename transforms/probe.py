@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 def first_frame(container, stream) -> Optional[object]:
     """The stream's first decodable frame (packets the codec rejects skipped), or None."""
     import av
+    # One thread (frame threads start and wait for several packets first), keyframes only (a
+    # decoder holding back frames for reordering would decode the next ones before the first).
+    stream.thread_count = 1
+    stream.codec_context.skip_frame = "NONKEY"
     for packet in container.demux(stream):
         try:
             for frame in packet.decode():
@@ -29,15 +33,15 @@ def first_frame(container, stream) -> Optional[object]:
     return None
 
 
-def read_display(path: str, container, stream,
-                 detect_interlacing: bool = False) -> Tuple[Display, bool]:
-    """(Display, whether its interlacing was detected rather than tagged) of an open stream.
+def read_display(path: str, stream, first, detect_interlacing: bool = False
+                 ) -> Tuple[Display, bool]:
+    """(Display, whether its interlacing was detected rather than tagged) of an open stream
+    whose first frame (`first_frame`, None where none decodes) is `first`.
 
-    The display matrix rides on decoded frames (PyAV reads no stream-level side data), so the
-    first frame is decoded here: one frame per video. Detection decodes IDET_FRAMES more."""
+    The display matrix rides on decoded frames: PyAV reads no stream-level side data. Detection
+    decodes IDET_FRAMES frames more."""
     import av
     from av.sidedata.sidedata import Type
-    first = first_frame(container, stream)
     matrix = first.side_data.get(Type.DISPLAYMATRIX) if first is not None else None
     rotation, mirrored = matrix_turn(np.frombuffer(bytes(matrix), np.int32)
                                      if matrix is not None else None)

@@ -8,6 +8,7 @@ plane as it is: no colour conversion for frames that are only analysed.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -16,7 +17,7 @@ import numpy as np
 from schemas.records import Display, VideoInfo
 from transforms.display import coded_size, orient, upright
 from transforms.interlace import deinterlaced
-from transforms.probe import read_display
+from transforms.probe import first_frame, read_display
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,6 @@ def _decord_turn(path: str, decord_first: np.ndarray) -> int:
     """The quarter turn (degrees counter-clockwise) that takes PyAV's coded first frame closest
     to decord's."""
     import av
-    from transforms.probe import first_frame
     with av.open(path) as container:
         coded = first_frame(container, container.streams.video[0]).to_ndarray(format="rgb24")
     distances = {}
@@ -195,16 +195,26 @@ class PyAVVideo:
         import av
         self._av = av
         self._path = path
-        with av.open(path) as container:
+        container = av.open(path)
+        try:
             if not container.streams.video:
                 raise DecodeError("no_video_stream", "the file has no video stream")
             stream = container.streams.video[0]
+            stream.thread_count = DECODE_THREADS
             rate = float(stream.average_rate or stream.guessed_rate or 0)
-            display, self._detected = read_display(path, container, stream, detect_interlacing)
+            # The display matrix rides on decoded frames: the first is decoded here, and the
+            # analysis pass goes on from it (`_started`) rather than decode it twice.
+            frames = _decoded(av, path, container)
+            first = next(frames, None)
+            display, self._detected = read_display(path, stream, first, detect_interlacing)
             self.info = VideoInfo(fps=rate, num_frames=_frame_count(container, stream, rate),
                                   width=stream.codec_context.width,
                                   height=stream.codec_context.height, decoder="pyav",
                                   display=display)
+        except BaseException:
+            container.close()
+            raise
+        self._started = (container, itertools.chain([first] if first is not None else [], frames))
         self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
         self._keyframes: List[int] = []  # indices of the keyframes among them
         self._current = None  # the frame small_gray yielded last
@@ -216,14 +226,17 @@ class PyAVVideo:
         container.streams.video[0].thread_count = DECODE_THREADS
         return container
 
-    def _decode(self, container, wanted_pts=None):
-        """Frames in order, deinterlaced where the stream is interlaced."""
+    def _decode(self, container, wanted_pts=None, decoded=None):
+        """Frames in order (those of `decoded` where given), deinterlaced where the stream is
+        interlaced."""
         order = self.info.display.field_order
+        if decoded is None:
+            # bwdif rebuilds a frame from its neighbours: it must see all of them, skip none.
+            decoded = _decoded(self._av, self._path, container,
+                               wanted_pts if order == "progressive" else None)
         if order == "progressive":
-            return _decoded(self._av, self._path, container, wanted_pts)
-        # bwdif rebuilds a frame from its neighbours: it must see all of them, skipped none.
-        return deinterlaced(container.streams.video[0],
-                            _decoded(self._av, self._path, container), order, self._detected)
+            return decoded
+        return deinterlaced(container.streams.video[0], decoded, order, self._detected)
 
     def _rgb(self, frame) -> np.ndarray:
         """A decoded picture as the player shows it: RGB in square pixels (swscale resamples
@@ -236,10 +249,10 @@ class PyAVVideo:
                                    interpolation="BICUBIC")
         return orient(rgb, self.info.display)
 
-    def _scan(self, container) -> Iterator:
+    def _scan(self, container, decoded=None) -> Iterator:
         """Every frame, recording its pts and whether it is a keyframe."""
         self._pts, self._keyframes = [], []
-        for index, frame in enumerate(self._decode(container)):
+        for index, frame in enumerate(self._decode(container, decoded=decoded)):
             self._pts.append(frame.pts)
             if frame.key_frame:
                 self._keyframes.append(index)
@@ -248,8 +261,9 @@ class PyAVVideo:
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
         """Display-shaped width x height grey frames: the coded luma scaled, then turned."""
         coded_width, coded_height = coded_size(width, height, self.info.display)
-        with self._open() as container:
-            for frame in self._scan(container):
+        (container, decoded), self._started = self._started or (self._open(), None), None
+        with container:
+            for frame in self._scan(container, decoded):
                 self._current = frame
                 yield orient(small_luma(frame, coded_width, coded_height), self.info.display)
             self._current = None
@@ -397,7 +411,8 @@ def _probe_display(path: str, detect_interlacing: bool) -> Display:
         if not container.streams.video:
             raise DecodeError("no_video_stream", "the file has no video stream")
         stream = container.streams.video[0]
-        return read_display(path, container, stream, detect_interlacing)[0]
+        return read_display(path, stream, first_frame(container, stream),
+                            detect_interlacing)[0]
 
 
 def open_decord(path: str, detect_interlacing: bool = False,
