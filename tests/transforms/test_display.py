@@ -11,7 +11,7 @@ import pytest
 from fixtures import footage
 from schemas.records import Display, VideoInfo
 from transforms import interlace, video_io
-from transforms.decode_core import DecodeConfig, decode_video
+from transforms.decode_core import DecodeConfig, _check_limits, decode_video
 from transforms.discover import expand_glob
 from transforms.display import matrix_turn, orient
 from transforms.sample import SampleConfig
@@ -153,3 +153,25 @@ def test_untagged_interlacing_is_found_only_on_request(footage_clips, tmp_path):
 def test_field_order_names_from_either_pyav_spelling():
     assert interlace._as_int(2) == 2 and interlace._as_int("BB") == 3
     assert interlace._as_int("progressive") == 0
+
+
+def test_limits_and_output_size_apply_to_the_display_size(footage_clips):
+    """352x240 coded at 8:9 shows 312x240 (74,880 pixels), at 32:27 417x240 (100,080); a
+    176x144 phone clip turned a quarter shows 144x176."""
+    folder, _ = footage_clips
+
+    def outcome(name, **config):
+        path = str(folder / name)
+        *pairs, result = decode_video(expand_glob(path)[0], path, DecodeConfig(**config),
+                                      SampleConfig(sampler="first_last"))
+        return pairs, result
+
+    assert outcome("sar8x9.mp4", max_pixels=80_000)[1].info.display_width == 312
+    with pytest.raises(video_io.DecodeError, match="417x240 .displayed. exceeds") as error:
+        outcome("sar32x27.mp4", max_pixels=80_000)
+    assert error.value.reason == "too_large"
+    narrow = VideoInfo(25.0, 25, 256, 240, "pyav", display=Display(sample_aspect=(8, 9)))
+    with pytest.raises(video_io.DecodeError, match="227x240 .displayed. is below min_side"):
+        _check_limits(narrow, DecodeConfig(min_side=235))  # coded 256x240 would pass
+    pairs, _ = outcome("rotate90.mp4", output_max_side=88)
+    assert pairs[0].before.shape == (88, 72, 3)
