@@ -175,3 +175,30 @@ def test_limits_and_output_size_apply_to_the_display_size(footage_clips):
         _check_limits(narrow, DecodeConfig(min_side=235))  # coded 256x240 would pass
     pairs, _ = outcome("rotate90.mp4", output_max_side=88)
     assert pairs[0].before.shape == (88, 72, 3)
+
+
+def test_a_mirrored_display_matrix_is_applied_after_the_turn(tmp_path):
+    """FFmpeg's matrix flip mirrors the displayed picture (av_display_matrix_flip): written by
+    PyAV, read back turned, then mirrored left-right. (Debian's ffmpeg 5.1 ignores flips, so
+    this one has no ffmpeg reference.)"""
+    import av
+    from fixtures.videos import scene_frames
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix")
+    frames = list(scene_frames(num_frames=5, width=64, height=48))
+    paths = {}
+    for name, mirrored in (("plain", False), ("mirrored", True)):
+        paths[name] = str(tmp_path / f"{name}.mp4")
+        with av.open(paths[name], "w") as container:
+            stream = container.add_stream("libx264", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            stream.options = {"preset": "ultrafast", "qp": "0"}
+            if mirrored:
+                stream.set_display_rotation(90, hflip=True)
+            for rgb in frames:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            container.mux(stream.encode())
+    video = video_io.open_video(paths["mirrored"])
+    assert video.info.display == Display(rotation=90, mirrored=True)
+    plain = video_io.open_video(paths["plain"]).frames([2])[0]
+    assert np.array_equal(video.frames([2])[0], np.fliplr(np.rot90(plain)))
