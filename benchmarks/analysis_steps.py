@@ -35,7 +35,7 @@ def swscale_gray(path: str, width: int, height: int) -> list:
 
 
 def steps(path: str) -> dict:
-    decord_video, pyav_video = video_io.DecordVideo(path), video_io.PyAVVideo(path)
+    decord_video, pyav_video = video_io.open_decord(path), video_io.PyAVVideo(path)
     size = motion.analysis_size(pyav_video.info.width, pyav_video.info.height, 160)
     grays = list(pyav_video.small_gray(*size))
     signals = motion.analyse(grays)

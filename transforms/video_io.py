@@ -203,7 +203,7 @@ class PyAVVideo:
             stream.thread_count = DECODE_THREADS
             rate = float(stream.average_rate or stream.guessed_rate or 0)
             # The display matrix rides on decoded frames: the first is decoded here, and the
-            # analysis pass goes on from it (`_started`) rather than decode it twice.
+            # analysis pass goes on from it (`_resume`) rather than decode it twice.
             frames = _decoded(av, path, container)
             first = next(frames, None)
             display, self._detected = read_display(path, stream, first, detect_interlacing)
@@ -214,7 +214,7 @@ class PyAVVideo:
         except BaseException:
             container.close()
             raise
-        self._started = (container, itertools.chain([first] if first is not None else [], frames))
+        self._resume = (container, itertools.chain([first] if first is not None else [], frames))
         self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
         self._keyframes: List[int] = []  # indices of the keyframes among them
         self._current = None  # the frame small_gray yielded last
@@ -226,10 +226,13 @@ class PyAVVideo:
         container.streams.video[0].thread_count = DECODE_THREADS
         return container
 
-    def _decode(self, container, wanted_pts=None, decoded=None):
-        """Frames in order (those of `decoded` where given), deinterlaced where the stream is
-        interlaced."""
+    def _decode(self, container, wanted_pts=None):
+        """Frames in order, deinterlaced where the stream is interlaced. On the container the
+        probe opened, from where it stopped (its first frame again first)."""
         order = self.info.display.field_order
+        decoded = None
+        if self._resume is not None and self._resume[0] is container:
+            decoded, self._resume = self._resume[1], None
         if decoded is None:
             # bwdif rebuilds a frame from its neighbours: it must see all of them, skip none.
             decoded = _decoded(self._av, self._path, container,
@@ -249,10 +252,10 @@ class PyAVVideo:
                                    interpolation="BICUBIC")
         return orient(rgb, self.info.display)
 
-    def _scan(self, container, decoded=None) -> Iterator:
+    def _scan(self, container) -> Iterator:
         """Every frame, recording its pts and whether it is a keyframe."""
         self._pts, self._keyframes = [], []
-        for index, frame in enumerate(self._decode(container, decoded=decoded)):
+        for index, frame in enumerate(self._decode(container)):
             self._pts.append(frame.pts)
             if frame.key_frame:
                 self._keyframes.append(index)
@@ -261,9 +264,9 @@ class PyAVVideo:
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
         """Display-shaped width x height grey frames: the coded luma scaled, then turned."""
         coded_width, coded_height = coded_size(width, height, self.info.display)
-        (container, decoded), self._started = self._started or (self._open(), None), None
+        container = self._resume[0] if self._resume is not None else self._open()
         with container:
-            for frame in self._scan(container, decoded):
+            for frame in self._scan(container):
                 self._current = frame
                 yield orient(small_luma(frame, coded_width, coded_height), self.info.display)
             self._current = None
