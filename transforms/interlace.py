@@ -104,4 +104,3 @@ def detect_field_order(container, stream, frames: int = IDET_FRAMES) -> Optional
     if tff + bff <= progressive:
         return None
     return "tff" if tff >= bff else "bff"
-
