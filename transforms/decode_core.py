@@ -29,8 +29,8 @@ from transforms import motion, scores
 from transforms.image_pairs import decode_image_pair
 from transforms.sample import SampleConfig, sample_pairs, stride_step
 from transforms.held_frames import policy_for
-from transforms.video_io import (DecodeError, PyAVVideo, decoder_errors, open_decord,
-                                 open_video)
+from transforms.decord_video import open_decord
+from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a video's stream says about showing its pictures (schemas.records.Display), read with
 PyAV: the display matrix, the sample aspect ratio and the field order.
 
-decord reads none of these, so it relies on this probe too (transforms/video_io.open_decord).
+decord reads none of these, so it relies on this probe too (transforms/decord_video.py).
 """
 from __future__ import annotations
 

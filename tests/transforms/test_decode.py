@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from schemas.records import VideoSource
-from transforms import motion, scores, video_io
+from transforms import decord_video, motion, scores, video_io
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
@@ -56,7 +56,7 @@ def test_falls_back_to_decord_when_pyav_fails_mid_stream(scene_path, monkeypatch
     assert outcome.info.decoder == "decord" and pairs
 
 
-@pytest.mark.parametrize("cls, backend", [(video_io.DecordVideo, "decord"),
+@pytest.mark.parametrize("cls, backend", [(decord_video.DecordVideo, "decord"),
                                           (video_io.PyAVVideo, "pyav")])
 def test_only_kept_frames_are_decoded_at_full_resolution(scene_path, monkeypatch, cls, backend):
     asked = []

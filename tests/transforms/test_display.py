@@ -10,7 +10,7 @@ import pytest
 
 from fixtures import footage
 from schemas.records import Display, VideoInfo
-from transforms import interlace, video_io
+from transforms import decord_video, interlace, video_io
 from transforms.decode_core import DecodeConfig, _check_limits, decode_video
 from transforms.discover import expand_glob
 from transforms.display import matrix_turn, orient
@@ -92,7 +92,7 @@ def test_decord_without_a_probe_fails_saying_why(footage_clips, monkeypatch):
     def unreadable(*args):
         raise OSError("probe refused")
     monkeypatch.setattr(video_io.PyAVVideo, "__init__", unreadable)
-    monkeypatch.setattr(video_io, "read_display", unreadable)
+    monkeypatch.setattr(decord_video, "read_display", unreadable)
     source = expand_glob(path)[0]
     with pytest.raises(video_io.DecodeError) as error:
         list(decode_video(source, path, DecodeConfig(), SampleConfig()))
