@@ -15,6 +15,7 @@ import av
 import cv2
 
 from transforms import motion, video_io
+from transforms.decord_video import open_decord
 from transforms.decode_core import DecodeConfig, process_source
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
@@ -35,7 +36,7 @@ def swscale_gray(path: str, width: int, height: int) -> list:
 
 
 def steps(path: str) -> dict:
-    decord_video, pyav_video = video_io.DecordVideo(path), video_io.PyAVVideo(path)
+    decord_video, pyav_video = open_decord(path), video_io.PyAVVideo(path)
     size = motion.analysis_size(pyav_video.info.width, pyav_video.info.height, 160)
     grays = list(pyav_video.small_gray(*size))
     signals = motion.analyse(grays)

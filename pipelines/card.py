@@ -190,7 +190,10 @@ def render_card(dataset: Dataset, config, beam_args: Sequence[str] = (),
         "",
         "Each KEY.json names its `schema_version`. A refresh writes its new samples in the "
         "current version; samples written before stay as they were stored, with the fields "
-        "of their own version (a field marked \"since\" is absent from older samples).",
+        "of their own version (a field marked \"since\" is absent from older samples). "
+        "Images are stored as a player shows them (turned by the display matrix, in square "
+        "pixels, deinterlaced) from schema 1.2 on; samples of schema 1.1 keep the coded "
+        "pictures, sideways or squashed where the source was rotated or anamorphic.",
         "",
         *_table(("field", "meaning"), ((f"`{name}`", text + (
             f" (since schema {field_since(name)})" if field_since(name) else ""))

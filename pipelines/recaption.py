@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import collections
 import json
+from fractions import Fraction
 from typing import Dict, Iterator, List
 
 import apache_beam as beam
 
 from schemas import manifests
-from schemas.records import PairMeta, PairOutcome, PairScores, Triple, VideoInfo, VideoSource
+from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
+                             VideoSource)
 from transforms.caption import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
 from transforms.existing import read_index, read_rows
@@ -39,10 +41,20 @@ def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
         license=meta["license"], attribution=meta["attribution"])
     info = VideoInfo(fps=meta["fps"], num_frames=video["num_frames"],
                      width=meta["source_width"], height=meta["source_height"],
-                     decoder=video["decoder"], sha256=meta["source_sha256"])
+                     decoder=video["decoder"], sha256=meta["source_sha256"],
+                     display=_display(meta))
     return PairMeta(key=meta["key"], source=source, info=info,
                     before_index=meta["before_frame"], after_index=meta["after_frame"],
                     sampler=meta["sampler"], scores=PairScores(**meta["scores"]))
+
+
+def _display(meta: Dict) -> Display:
+    """How the sample's images were stored: a sample of schema 1.1 holds the coded pictures."""
+    if "rotation" not in meta:
+        return Display()
+    ratio = Fraction(meta["sample_aspect"]).limit_denominator(1000)
+    return Display(meta["rotation"], meta["mirrored"], (ratio.numerator, ratio.denominator),
+                   meta["field_order"])
 
 
 def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:

@@ -30,8 +30,16 @@ VIDEOS = pa.schema([
     ("fps", pa.float64()),
     ("num_frames", pa.int64()),
     ("duration", pa.float64()),
-    ("width", pa.int32()),
+    ("width", pa.int32()),  # as coded
     ("height", pa.int32()),
+    # As a player shows it (schemas/sample.py says what each means): null in manifests written
+    # before schema 1.2, whose samples hold the coded pictures.
+    ("display_width", pa.int32()),
+    ("display_height", pa.int32()),
+    ("rotation", pa.int32()),
+    ("mirrored", pa.bool_()),
+    ("sample_aspect", pa.float64()),
+    ("field_order", pa.string()),
     ("num_candidates", pa.int32()),
     ("num_kept", pa.int32()),
 ])
@@ -95,9 +103,20 @@ def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
         "duration": info.duration if info else None,
         "width": info.width if info else None,
         "height": info.height if info else None,
+        **_display(info),
         "num_candidates": outcome.num_candidates,
         "num_kept": num_kept,
     }
+
+
+def _display(info) -> Dict[str, Any]:
+    if info is None:
+        return dict.fromkeys(("display_width", "display_height", "rotation", "mirrored",
+                              "sample_aspect", "field_order"))
+    num, den = info.display.sample_aspect
+    return {"display_width": info.display_width, "display_height": info.display_height,
+            "rotation": info.display.rotation, "mirrored": info.display.mirrored,
+            "sample_aspect": round(num / den, 6), "field_order": info.display.field_order}
 
 
 def _video_status(outcome: VideoOutcome, num_kept: int) -> tuple:

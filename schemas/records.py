@@ -27,6 +27,25 @@ class VideoSource:
 
 
 @dataclasses.dataclass(frozen=True)
+class Display:
+    """What the stream says about showing its pictures: the display matrix as a turn and a
+    mirror, the sample (pixel) aspect ratio, and the field order of interlaced video."""
+    rotation: int = 0  # degrees turned counter-clockwise (0, 90, 180, 270), as ffprobe says
+    mirrored: bool = False  # mirrored left-right after the turn
+    sample_aspect: Tuple[int, int] = (1, 1)  # width:height of one pixel
+    field_order: str = "progressive"  # or tff / bff: deinterlaced before use
+
+    @property
+    def quarter_turn(self) -> bool:
+        return self.rotation in (90, 270)
+
+    def square_width(self, width: int) -> int:
+        """A coded width in square pixels, rounded down (as `-vf scale=iw*sar:ih` gives)."""
+        num, den = self.sample_aspect
+        return width if num == den else max(1, width * num // den)
+
+
+@dataclasses.dataclass(frozen=True)
 class VideoInfo:
     """What probing a video found."""
     fps: float
@@ -35,10 +54,25 @@ class VideoInfo:
     height: int
     decoder: str  # "decord" or "pyav"
     sha256: Optional[str] = None  # of the file's bytes, for provenance
+    # How a player shows the coded width x height picture (transforms/display.py): what the
+    # pipeline analyses and stores is that view, not the coded one.
+    display: Display = Display()
 
     @property
     def duration(self) -> float:
         return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+    @property
+    def square_width(self) -> int:
+        return self.display.square_width(self.width)
+
+    @property
+    def display_width(self) -> int:
+        return self.height if self.display.quarter_turn else self.square_width
+
+    @property
+    def display_height(self) -> int:
+        return self.square_width if self.display.quarter_turn else self.height
 
 
 @dataclasses.dataclass(frozen=True)

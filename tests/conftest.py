@@ -54,3 +54,21 @@ def cli():
 def build():
     """`idp-corpus build ARGS`; returns its summary {"dataset": stats, "run": counters}."""
     return lambda *args: json.loads(run_cli("build", *args).stdout)
+
+
+@pytest.fixture(scope="session")
+def footage_clips(tmp_path_factory):
+    """(folder, {clip: extra ffmpeg filter of its reference}) of fixtures/footage.py's clips:
+    rotated, anamorphic, interlaced, newer codecs. Skips without the ffmpeg command."""
+    import subprocess
+
+    import av
+
+    from fixtures import footage
+    if footage.FFMPEG is None:
+        pytest.skip("needs the ffmpeg command")
+    encoders = subprocess.run([footage.FFMPEG, "-hide_banner", "-encoders"],
+                              capture_output=True, text=True).stdout
+    av1 = "libaom-av1" in encoders and "libdav1d" in av.codecs_available
+    folder = tmp_path_factory.mktemp("footage")
+    return folder, footage.make_clips(folder, tmp_path_factory.mktemp("photos"), av1=av1)

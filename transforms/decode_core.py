@@ -29,7 +29,8 @@ from transforms import motion, scores
 from transforms.image_pairs import decode_image_pair
 from transforms.sample import SampleConfig, sample_pairs, stride_step
 from transforms.held_frames import policy_for
-from transforms.video_io import DecodeError, DecordVideo, PyAVVideo, decoder_errors, open_video
+from transforms.decord_video import open_decord
+from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,15 +40,20 @@ class DecodeConfig:
     analysis_width: int = dataclasses.field(default=160, metadata={
         "help": "width of the small grey frames used for motion analysis, pixels"})
     output_max_side: int = dataclasses.field(default=0, metadata={
-        "help": "downscale stored frames so their longer side is at most this (0: source size)"})
+        "help": "downscale stored frames so their longer side is at most this (0: the display "
+                "size, after rotation and pixel aspect)"})
     max_pixels: int = dataclasses.field(default=3840 * 2160, metadata={
-        "help": "refuse videos with more pixels per frame than this: too_large"})
+        "help": "refuse videos with more pixels per displayed frame than this: too_large"})
     max_frames: int = dataclasses.field(default=500_000, metadata={
         "help": "refuse videos with more frames than this: too_long"})
     max_seconds: float = dataclasses.field(default=4 * 3600.0, metadata={
         "help": "refuse videos longer than this, seconds: too_long"})
     min_side: int = dataclasses.field(default=16, metadata={
-        "help": "refuse videos whose shorter side is below this, pixels: too_small"})
+        "help": "refuse videos whose displayed shorter side is below this, pixels: too_small"})
+    detect_interlacing: bool = dataclasses.field(default=False, metadata={
+        "help": "look for interlacing that the stream does not tag (FFmpeg's idet over its "
+                "first frames, decoding them once more) and deinterlace what it finds; tagged "
+                "interlacing is always deinterlaced"})
     isolate: bool = dataclasses.field(default=True, metadata={
         "help": "decode in a child process, so a decoder crash or hang costs one video only"})
     timeout_seconds: float = dataclasses.field(default=900.0, metadata={
@@ -110,10 +116,12 @@ def _resize(frame: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
-    if info.width * info.height > config.max_pixels:
-        raise DecodeError("too_large", f"{info.width}x{info.height} exceeds max_pixels")
-    if min(info.width, info.height) < config.min_side:
-        raise DecodeError("too_small", f"{info.width}x{info.height} is below min_side")
+    """The limits apply to the frames as displayed (and stored), not as coded."""
+    width, height = info.display_width, info.display_height
+    if width * height > config.max_pixels:
+        raise DecodeError("too_large", f"{width}x{height} (displayed) exceeds max_pixels")
+    if min(width, height) < config.min_side:
+        raise DecodeError("too_small", f"{width}x{height} (displayed) is below min_side")
     if info.num_frames > config.max_frames:
         raise DecodeError("too_long", f"{info.num_frames} frames exceeds max_frames")
     if info.duration > config.max_seconds:
@@ -121,7 +129,8 @@ def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
 
 
 def _small_size(video, decode: DecodeConfig) -> tuple:
-    return motion.analysis_size(video.info.width, video.info.height, decode.analysis_width)
+    return motion.analysis_size(video.info.display_width, video.info.display_height,
+                                decode.analysis_width)
 
 
 def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
@@ -151,7 +160,7 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
     if source.label and sample.labelled_sampler:
         # A label describes the whole clip: pair its first and last frames (as AURORA did).
         sample = dataclasses.replace(sample, sampler=sample.labelled_sampler)
-    video = open_video(path, decode.backend)
+    video = open_video(path, decode.backend, decode.detect_interlacing)
     _check_limits(video.info, decode)
     made = 0
     try:
@@ -161,10 +170,14 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
     except decoder_errors() as error:
         if decode.backend == "auto" and video.info.decoder == "pyav" and not made:
             try:
-                yield from _sample_video(DecordVideo(path), path, source, decode, sample)
+                decord = open_decord(path, display=video.info.display)
+                yield from _sample_video(decord, path, source, decode, sample)
                 return
             except decoder_errors() as fallback_error:
                 error = fallback_error
+            except DecodeError as fallback_error:  # decord cannot show it as PyAV would
+                raise DecodeError("decode_failed", f"pyav: {type(error).__name__}: {error}; "
+                                  f"decord: {fallback_error}") from fallback_error
         raise DecodeError("decode_failed", f"{type(error).__name__}: {error}") from error
 
 

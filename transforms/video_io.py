@@ -1,4 +1,5 @@
-"""Video decoding backends: PyAV first, decord when PyAV cannot open or read a file.
+"""Video decoding backends: PyAV first, decord (transforms/decord_video.py) when PyAV cannot open
+or read a file.
 
 Both give the same two views of a video: a stream of small grey frames for motion analysis
 (memory bounded by one window, whatever the video's length) and full-resolution RGB frames
@@ -8,17 +9,20 @@ plane as it is: no colour conversion for frames that are only analysed.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from schemas.records import VideoInfo
+from transforms.display import coded_size, orient
+from transforms.interlace import deinterlaced
+from transforms.probe import read_display
 
 log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
-FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
 # Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
 # held_frames.py): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of them all.
 # The keyframes sampler holds about a dozen, first_last two; stride holds none (it converts its
@@ -105,57 +109,37 @@ def _frame_count(container, stream, fps: float) -> int:
     return max(0, int(round(seconds * fps)))
 
 
-class DecordVideo:
-    def __init__(self, path: str):
-        import decord
-        self._decord = decord
-        self._path = path
-        reader = decord.VideoReader(path, num_threads=1)
-        height, width = reader[0].shape[:2] if len(reader) else (0, 0)
-        self.info = VideoInfo(fps=float(reader.get_avg_fps()), num_frames=len(reader),
-                              width=width, height=height, decoder="decord")
-        del reader
-
-    def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
-        import cv2
-        reader = self._decord.VideoReader(self._path, width=width, height=height, num_threads=1)
-        total = len(reader)
-        for start in range(0, total, WINDOW):
-            batch = reader.get_batch(list(range(start, min(start + WINDOW, total)))).asnumpy()
-            for rgb in batch:
-                yield cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-
-    def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
-        return _in_order(self, indices)
-
-    def iter_frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
-        """(index, RGB frame) for each distinct index, in increasing order, a few at a time."""
-        reader = self._decord.VideoReader(self._path, num_threads=1)
-        wanted = sorted(set(indices))
-        for start in range(0, len(wanted), FULL_SIZE_BATCH):
-            chunk = wanted[start:start + FULL_SIZE_BATCH]
-            for index, frame in zip(chunk, reader.get_batch(chunk).asnumpy()):
-                yield index, np.ascontiguousarray(frame)
-
-
 class PyAVVideo:
     """PyAV: the analysis pass reads each frame's luma plane in place (no colour conversion) and
     notes where the keyframes are, so that `iter_frames` seeks once per group of pictures. It
     can also hold decoded pictures (`hold_current`) that `iter_frames` then converts without
-    decoding them again."""
+    decoding them again. Every picture it gives is deinterlaced, square-pixelled and turned as
+    the stream says (`info.display`)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, detect_interlacing: bool = False):
         import av
         self._av = av
         self._path = path
-        with av.open(path) as container:
+        container = av.open(path)
+        try:
             if not container.streams.video:
                 raise DecodeError("no_video_stream", "the file has no video stream")
             stream = container.streams.video[0]
+            stream.thread_count = DECODE_THREADS
             rate = float(stream.average_rate or stream.guessed_rate or 0)
+            # The display matrix rides on decoded frames: the first is decoded here, and the
+            # analysis pass goes on from it (`_resume`) rather than decode it twice.
+            frames = _decoded(av, path, container)
+            first = next(frames, None)
+            display, self._detected = read_display(path, stream, first, detect_interlacing)
             self.info = VideoInfo(fps=rate, num_frames=_frame_count(container, stream, rate),
                                   width=stream.codec_context.width,
-                                  height=stream.codec_context.height, decoder="pyav")
+                                  height=stream.codec_context.height, decoder="pyav",
+                                  display=display)
+        except BaseException:
+            container.close()
+            raise
+        self._resume = (container, itertools.chain([first] if first is not None else [], frames))
         self._pts: List[Optional[int]] = []  # of every frame, in order: filled by a full pass
         self._keyframes: List[int] = []  # indices of the keyframes among them
         self._current = None  # the frame small_gray yielded last
@@ -168,21 +152,30 @@ class PyAVVideo:
         return container
 
     def _decode(self, container, wanted_pts=None):
-        """Frames in order, skipping packets the codec rejects (corruption in mid-stream).
+        """Frames in order, deinterlaced where the stream is interlaced. On the container the
+        probe opened, from where it stopped (its first frame again first)."""
+        order = self.info.display.field_order
+        decoded = None
+        if self._resume is not None and self._resume[0] is container:
+            decoded, self._resume = self._resume[1], None
+        if decoded is None:
+            # bwdif rebuilds a frame from its neighbours: it must see all of them, skip none.
+            decoded = _decoded(self._av, self._path, container,
+                               wanted_pts if order == "progressive" else None)
+        if order == "progressive":
+            return decoded
+        return deinterlaced(container.streams.video[0], decoded, order, self._detected)
 
-        With `wanted_pts`, pictures that no other picture refers to are not decoded unless
-        wanted: on the way from a keyframe to a wanted frame, about half of an x264 stream.
-        """
-        stream = container.streams.video[0]
-        context = stream.codec_context
-        for packet in container.demux(stream):
-            if wanted_pts is not None:
-                context.skip_frame = ("NONREF" if packet.pts is not None
-                                      and packet.pts not in wanted_pts else "DEFAULT")
-            try:
-                yield from packet.decode()
-            except self._av.error.InvalidDataError:
-                log.debug("skipped a corrupt packet in %s", self._path)
+    def _rgb(self, frame) -> np.ndarray:
+        """A decoded picture as the player shows it: RGB in square pixels (swscale resamples
+        as it converts, with the bicubic filter `ffmpeg -vf scale` uses), turned."""
+        width = self.info.display.square_width(frame.width)
+        if width == frame.width:
+            rgb = frame.to_ndarray(format="rgb24")
+        else:
+            rgb = frame.to_ndarray(width=width, height=frame.height, format="rgb24",
+                                   interpolation="BICUBIC")
+        return orient(rgb, self.info.display)
 
     def _scan(self, container) -> Iterator:
         """Every frame, recording its pts and whether it is a keyframe."""
@@ -194,10 +187,13 @@ class PyAVVideo:
             yield frame
 
     def small_gray(self, width: int, height: int) -> Iterator[np.ndarray]:
-        with self._open() as container:
+        """Display-shaped width x height grey frames: the coded luma scaled, then turned."""
+        coded_width, coded_height = coded_size(width, height, self.info.display)
+        container = self._resume[0] if self._resume is not None else self._open()
+        with container:
             for frame in self._scan(container):
                 self._current = frame
-                yield small_luma(frame, width, height)
+                yield orient(small_luma(frame, coded_width, coded_height), self.info.display)
             self._current = None
 
     def hold_current(self, index: int) -> None:
@@ -209,7 +205,7 @@ class PyAVVideo:
 
     def current_rgb(self) -> np.ndarray:
         """The frame small_gray yielded last, in full: RGB at the source's resolution."""
-        return self._current.to_ndarray(format="rgb24")
+        return self._rgb(self._current)
 
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)
@@ -217,7 +213,7 @@ class PyAVVideo:
             self._held_bytes -= _frame_bytes(frame)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:
-        return _in_order(self, indices)
+        return in_order(self, indices)
 
     def iter_frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
         """(index, RGB frame) for each distinct index, in increasing order, one at a time: held
@@ -230,7 +226,7 @@ class PyAVVideo:
         decoded: Dict[int, np.ndarray] = {}  # decoded again ahead of its turn (rare)
         for index in wanted:
             if index in held:
-                yield index, held.pop(index).to_ndarray(format="rgb24")
+                yield index, self._rgb(held.pop(index))
                 continue
             for found, frame in again:
                 decoded[found] = frame
@@ -269,7 +265,7 @@ class PyAVVideo:
                     index = by_pts.get(frame.pts)
                     if index is not None and index not in found:
                         found.add(index)
-                        yield index, frame.to_ndarray(format="rgb24")
+                        yield index, self._rgb(frame)
                     if frame.pts is not None and frame.pts >= self._pts[target]:
                         break
                 else:
@@ -281,30 +277,58 @@ class PyAVVideo:
         with self._open() as container:
             for index, frame in enumerate(self._decode(container)):
                 if index in wanted:
-                    yield index, frame.to_ndarray(format="rgb24")
+                    yield index, self._rgb(frame)
                     wanted.discard(index)
                     if not wanted:
                         return
 
 
-def _in_order(video, indices: Sequence[int]) -> List[np.ndarray]:
+def _decoded(av, path: str, container, wanted_pts=None) -> Iterator:
+    """Frames in order, skipping packets the codec rejects (corruption in mid-stream).
+
+    With `wanted_pts`, pictures that no other picture refers to are not decoded unless
+    wanted: on the way from a keyframe to a wanted frame, about half of an x264 stream.
+    """
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    for packet in container.demux(stream):
+        if wanted_pts is not None:
+            context.skip_frame = ("NONREF" if packet.pts is not None
+                                  and packet.pts not in wanted_pts else "DEFAULT")
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            log.debug("skipped a corrupt packet in %s", path)
+
+
+def in_order(video, indices: Sequence[int]) -> List[np.ndarray]:
     """The frames at `indices`, in the order asked (all held in memory: for a few frames)."""
     found = dict(video.iter_frames(indices))
     return [found[i] for i in indices]
 
 
-def open_video(path: str, backend: str = "auto"):
+def open_video(path: str, backend: str = "auto", detect_interlacing: bool = False):
     """Open with PyAV, falling back to decord; raises DecodeError when neither can read it."""
     errors = []
-    for name, cls in (("pyav", PyAVVideo), ("decord", DecordVideo)):
-        if backend not in ("auto", name):
-            continue
+    if backend in ("auto", "pyav"):
         try:
-            video = cls(path)
+            video = PyAVVideo(path, detect_interlacing)
         except decoder_errors() as error:
-            errors.append(f"{name}: {type(error).__name__}: {str(error)[:200]}")
-            continue
-        if video.info.width > 0 and video.info.height > 0:
-            return video
-        errors.append(f"{name}: no decodable frames")
+            errors.append(f"pyav: {type(error).__name__}: {str(error)[:200]}")
+        else:
+            if video.info.width > 0 and video.info.height > 0:
+                return video
+            errors.append("pyav: no decodable frames")
+    if backend in ("auto", "decord"):
+        from transforms.decord_video import open_decord  # it builds on this module
+        try:
+            video = open_decord(path, detect_interlacing)
+        except decoder_errors() as error:
+            errors.append(f"decord: {type(error).__name__}: {str(error)[:200]}")
+        except DecodeError as error:
+            errors.append(f"decord: {error}")
+        else:
+            if video.info.width > 0 and video.info.height > 0:
+                return video
+            errors.append("decord: no decodable frames")
     raise DecodeError("decode_failed", "; ".join(errors) or "no backend")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from schemas.records import VideoSource
-from transforms import motion, scores, video_io
+from transforms import decord_video, motion, scores, video_io
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
@@ -40,9 +40,9 @@ def test_both_backends_decode_the_same_frames(scene_path):
 def test_auto_is_pyav_and_falls_back_to_decord_when_pyav_cannot_open(scene_path, monkeypatch):
     assert decode(scene_path)[0].info.decoder == "pyav"
 
-    def refuse(path):
+    def refuse(self, path, *options):
         raise RuntimeError("pyav refused")
-    monkeypatch.setattr(video_io.PyAVVideo, "__init__", lambda self, path: refuse(path))
+    monkeypatch.setattr(video_io.PyAVVideo, "__init__", refuse)
     outcome, pairs = decode(scene_path)
     assert outcome.info.decoder == "decord" and pairs
 
@@ -56,7 +56,7 @@ def test_falls_back_to_decord_when_pyav_fails_mid_stream(scene_path, monkeypatch
     assert outcome.info.decoder == "decord" and pairs
 
 
-@pytest.mark.parametrize("cls, backend", [(video_io.DecordVideo, "decord"),
+@pytest.mark.parametrize("cls, backend", [(decord_video.DecordVideo, "decord"),
                                           (video_io.PyAVVideo, "pyav")])
 def test_only_kept_frames_are_decoded_at_full_resolution(scene_path, monkeypatch, cls, backend):
     asked = []
@@ -229,7 +229,7 @@ def test_stride_decodes_the_video_once(short_gop_path, monkeypatch, max_pairs):
     sample = SampleConfig(sampler="stride", stride_seconds=0.4, max_pairs_per_video=max_pairs)
     source = expand_glob(short_gop_path)[0]
     *pairs, outcome = decode_video(source, short_gop_path, DecodeConfig(backend="pyav"), sample)
-    assert len(passes) == 1
+    assert not passes  # the analysis pass goes on from the probe's first frame: no reopening
 
     video = video_io.PyAVVideo(short_gop_path)
     size = motion.analysis_size(video.info.width, video.info.height, DecodeConfig().analysis_width)
