@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional
 
 from pipelines import config as build_options
+from pipelines import failure
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -25,12 +26,8 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
         print(f"idp-corpus build: preflight failed, nothing was started: {error}",
               file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - whatever stopped the run, say it in one line
-        reason = next((line for line in str(error).splitlines()
-                       if "TooManyFailures" in line or "LostPairs" in line),
-                      f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
-        print(f"idp-corpus build failed: {reason.strip()}", file=sys.stderr)
-        return 1
+    except Exception as error:  # noqa: BLE001 - whatever stopped the run, its cause last
+        return failure.report("build", error, config.write.output)
     print(json.dumps(summary, indent=2, sort_keys=True))
     return _judge_empty_output(summary)
 
@@ -201,7 +198,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if beam_args and args.command not in BEAM_COMMANDS:
         print(f"idp-corpus {args.command}: unknown arguments {beam_args}", file=sys.stderr)
         return 2
-    return args.handler(args, beam_args)
+    try:
+        return args.handler(args, beam_args)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - any command: cause last
+        where = getattr(args, "output", None) or getattr(args, "dataset", None) or "OUT"
+        return failure.report(args.command, error, str(where))
 
 
 def entry() -> None:
