@@ -194,10 +194,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args, beam_args = parser().parse_known_args(argv)
-    if beam_args and args.command not in BEAM_COMMANDS:
-        print(f"idp-corpus {args.command}: unknown arguments {beam_args}", file=sys.stderr)
-        return 2
+    top = parser()
+    args, beam_args = top.parse_known_args(argv)
+    if beam_args:
+        from pipelines.strict_args import leftover_problem, unknown_problem
+        own = next(action.choices[args.command] for action in top._actions
+                   if isinstance(action, argparse._SubParsersAction))
+        problem = (leftover_problem(beam_args, own) if args.command in BEAM_COMMANDS
+                   else unknown_problem(beam_args, own))
+        if problem:
+            print(f"idp-corpus {args.command}: {problem}", file=sys.stderr)
+            return 2
     try:
         return args.handler(args, beam_args)
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - any command: cause last
