@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def compose(pipeline: beam.Pipeline, config: BuildConfig):
     """The whole job, one labelled step per stage."""
-    sources = pipeline | "Discover" >> Discover(config.discover)
+    sources = pipeline | "Discover" >> Discover(config.discover, exclude=(config.write.output,))
     if config.write.mode == "refresh":
         sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
                                                      config.write.retry_failed)

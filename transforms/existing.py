@@ -55,8 +55,20 @@ def existing_shard_count(output: str) -> int:
     return len(index["shards"]) if index else 0
 
 
-def _select(source: VideoSource, known: Dict[str, dict], retry_failed: str):
+def known_ids(known: Dict[str, dict]) -> Dict[str, str]:
+    """{video_id: uri} of the committed dataset's videos."""
+    return {row["video_id"]: uri for uri, row in known.items()}
+
+
+def _select(source: VideoSource, known: Dict[str, dict], retry_failed: str,
+            ids: Optional[Dict[str, str]] = None):
     row = known.get(source.uri)
+    if row is None and ids and ids.get(source.video_id, source.uri) != source.uri:
+        # A new video under an id the dataset already has: its keys would repeat the other's.
+        from transforms.source_identity import collision
+        if not retry_failed:
+            yield collision(source, [ids[source.video_id]], "in the existing dataset")
+        return
     if retry_failed:  # only earlier failures; new videos wait for a plain refresh
         if row is not None and should_retry(row, retry_failed):
             beam.metrics.Metrics.counter("idp_corpus", "videos_retried").inc()
@@ -84,5 +96,7 @@ class SkipKnown(beam.PTransform):
         known = (sources.pipeline
                  | "Output" >> beam.Create([self._output])
                  | "ReadKnown" >> beam.Map(known_videos))
+        ids = known | "KnownIds" >> beam.Map(known_ids)
         return sources | "Select" >> beam.FlatMap(_select, beam.pvalue.AsSingleton(known),
-                                                  self._retry_failed)
+                                                  self._retry_failed,
+                                                  beam.pvalue.AsSingleton(ids))
