@@ -83,8 +83,12 @@ def _inspect(args: argparse.Namespace, beam_args: List[str]) -> int:
 
 
 def _export(args: argparse.Namespace, beam_args: List[str]) -> int:
-    from pipelines.export import NothingToExport, export_aurora
+    from pipelines.export import NothingToExport, export_aurora, target_problem
     from pipelines.readers import NotADataset, open_dataset
+    problem = target_problem(args.out, args.name)
+    if problem:
+        print(f"idp-corpus export: {problem}", file=sys.stderr)
+        return 2
     try:
         counts = export_aurora(open_dataset(args.dataset), args.out, args.name)
     except (NotADataset, NothingToExport) as error:

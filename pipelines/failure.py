@@ -40,7 +40,7 @@ STEPS = {
     "SelectByScore": "selecting triples",
     "Write": "writing shards under {output}/shards",
     "AllPairs": "collecting pair outcomes",
-    "Finalize": "committing the dataset at {output} (nothing was committed)",
+    "Finalize": "committing the dataset at {output}",
 }
 
 
