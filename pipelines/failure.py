@@ -72,8 +72,11 @@ def describe(error: BaseException, output: str = "OUT") -> str:
     text = _plain(cause, error)
     if cause.step:
         doing = STEPS.get(cause.step.split("/", 1)[0])
-        text += (f" while {doing.format(output=output.rstrip('/'))}" if doing
-                 else f" in step '{cause.step}'")
+        where = (f"while {doing.format(output=output.rstrip('/'))}" if doing
+                 else f"in step '{cause.step}'")
+        # A cause of several sentences keeps its own; the step follows in brackets.
+        text = (f"{text.rstrip('.')} ({where})" if ". " in text
+                else f"{text.rstrip('.')} {where}")
     return text
 
 
