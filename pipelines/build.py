@@ -14,6 +14,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
                                                   StandardOptions)
 
+from pipelines import failure
 from pipelines.config import BuildConfig
 from pipelines.local_runner import no_timed_flushes
 from pipelines.preflight import preflight
@@ -106,7 +107,9 @@ def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline
     pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
     compose(pipeline, config)
     result = run_with_progress(pipeline)
-    write_extras(config, beam_args)
+    with failure.step("writing report.html, README.md and wids.json beside the dataset, which "
+                      "was committed"):
+        write_extras(config, beam_args)
     index = read_index(config.write.output)
     fs, path = filesystem(join(config.write.output, index["stats"]))
     with fs.open(path, "rt") as handle:

@@ -12,13 +12,14 @@ OUT/staging`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
 import re
 import sys
 import traceback
-from typing import Optional, TextIO
+from typing import Iterator, Optional, TextIO
 
 # Exception types that only wrap another error; the cause is what they carry.
 WRAPPERS = ("RuntimeError", "Exception", "UserCodeError")
@@ -42,6 +43,23 @@ STEPS = {
     "AllPairs": "collecting pair outcomes",
     "Finalize": "committing the dataset at {output}",
 }
+
+
+class StepFailed(RuntimeError):
+    """Marks what the launcher was doing when an error outside the pipeline happened."""
+
+    def __init__(self, doing: str):
+        super().__init__(doing)
+        self.doing = doing
+
+
+@contextlib.contextmanager
+def step(doing: str) -> Iterator[None]:
+    """Errors inside are reported as happening 'while <doing>'."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - re-raised with where it happened
+        raise StepFailed(doing) from error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +88,9 @@ def describe(error: BaseException, output: str = "OUT") -> str:
     while staging images under OUT/staging'."""
     cause = root_cause(error)
     text = _plain(cause, error)
-    if cause.step:
-        doing = STEPS.get(cause.step.split("/", 1)[0])
+    marked = next((link.doing for link in _chain(error) if isinstance(link, StepFailed)), None)
+    if cause.step or marked:
+        doing = marked or STEPS.get(cause.step.split("/", 1)[0])
         where = (f"while {doing.format(output=output.rstrip('/'))}" if doing
                  else f"in step '{cause.step}'")
         # A cause of several sentences keeps its own; the step follows in brackets.

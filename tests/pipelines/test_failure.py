@@ -51,6 +51,13 @@ def test_a_chained_error_outside_beam():
         assert failure.describe(outer) == "KeyError: 'shards/x.tar'"
 
 
+def test_a_step_outside_the_pipeline_is_named():
+    with pytest.raises(failure.StepFailed) as error:
+        with failure.step("writing the report"):
+            {}["shards/x.tar"]
+    assert failure.describe(error.value) == "KeyError: 'shards/x.tar' while writing the report"
+
+
 def test_a_build_that_fails_in_the_pipeline_ends_with_its_cause(cli, tmp_path):
     listing = tmp_path / "list.csv"
     listing.write_text("uri\ngone-1.mp4\ngone-2.mp4\n")
