@@ -121,7 +121,7 @@ def _plain(cause: Cause, error: BaseException) -> str:
     if cause.kind in ("TooManyFailures", "LostPairs", "PreflightError"):
         return re.sub(r"^LostPairs:\s*", "", cause.message)
     if cause.kind == "KeyboardInterrupt":
-        return "interrupted (Ctrl-C); nothing was committed by this run"
+        return "interrupted (Ctrl-C); run the same command again to complete it"
     if cause.kind in ("MemoryError",):
         return "out of memory"
     return f"{cause.kind}: {cause.message}" if cause.message else cause.kind

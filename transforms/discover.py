@@ -134,7 +134,11 @@ def expand_manifest(uri: str) -> List[VideoSource]:
     uri = normalize(uri)
     base = os.path.dirname(uri)
     sources = []
-    for number, row in enumerate(read_manifest(uri), start=1):
+    rows = list(read_manifest(uri))
+    columns = {key for row in rows if isinstance(row, dict) for key in row}
+    if columns and "uri" not in columns:  # the whole file is wrong, not one row: say so once
+        raise ValueError(f"{uri} has no 'uri' column (its columns: {', '.join(sorted(columns))})")
+    for number, row in enumerate(rows, start=1):
         placeholder = f"{uri}#row={number}"
         if isinstance(row, MalformedRow) or not isinstance(row, dict):
             why = row if isinstance(row, MalformedRow) else f"a {type(row).__name__}, not an object"

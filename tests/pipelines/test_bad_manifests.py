@@ -113,7 +113,7 @@ def built(root):
                "--input", "lists/rows.jsonl", "--input", "au/pairs.json",
                "--input", root / "au/pairs.json", "--input", "./au/pairs.json",
                "--output", "vids/out", *FLAGS)
-    return json.loads(done.stdout), root / "vids/out"
+    return json.loads(done.stdout), root / "vids/out", done.stderr
 
 
 def rows(output, name="videos"):
@@ -134,7 +134,7 @@ def shard_members(output):
 
 
 def test_every_bad_row_has_its_reason_and_the_run_goes_on(built):
-    summary, output = built
+    summary, output, stderr = built
     found = by_name(output)
     expected = {
         "a.mp4": (None, "ok"), "b.mp4": (None, "ok"),
@@ -155,13 +155,14 @@ def test_every_bad_row_has_its_reason_and_the_run_goes_on(built):
         assert status == "ok" or found[name]["message"]
     if NO_GCS:
         assert "idp-corpus[gcs]" in found["x.mp4"]["message"]
+        assert stderr.count("unsupported_scheme") == 1  # preflight warns once, not per row
     assert "also used in this run by" in found["c.mp4"]["message"]
     assert summary["dataset"]["videos"]["total"] == len(found) == 17
     assert validate(str(output)) == []
 
 
 def test_one_source_however_it_is_named_the_richest_description_wins(built):
-    summary, output = built
+    summary, output, _ = built
     found = by_name(output)
     # The AURORA file given three ways: its 10 items once each, 2 triples (not 6).
     assert sum(name.startswith("pairs.json#") for name in found) == 10
@@ -173,7 +174,7 @@ def test_one_source_however_it_is_named_the_richest_description_wins(built):
 
 
 def test_labels_are_one_clean_capped_line(built):
-    summary, output = built
+    summary, output, _ = built
     members = shard_members(output)
     actions = {json.loads(members[name])["source_uri"].rsplit("/", 1)[-1]:
                members[name[:-len("json")] + "txt"].decode("utf-8")
@@ -184,7 +185,7 @@ def test_labels_are_one_clean_capped_line(built):
 
 
 def test_a_16_bit_image_is_stored_as_it_looks(built):
-    _, output = built
+    _, output, _ = built
     members = shard_members(output)
     key = next(json.loads(members[name])["key"] for name in members if name.endswith(".json")
                and json.loads(members[name])["source_uri"].endswith("pairs.json#0"))
@@ -194,7 +195,7 @@ def test_a_16_bit_image_is_stored_as_it_looks(built):
 
 
 def test_a_rerun_does_not_read_its_own_output_as_input(built, root):
-    summary, output = built
+    summary, output, _ = built
     again = json.loads(run(root, "build", "--input", "vids/**", "--input", "lists/labelled.csv",
                            "--input", "au/pairs.json", "--output", "vids/out", *FLAGS).stdout)
     assert again["dataset"]["videos"]["total"] == summary["dataset"]["videos"]["total"]
@@ -203,7 +204,7 @@ def test_a_rerun_does_not_read_its_own_output_as_input(built, root):
 
 
 def test_an_id_the_dataset_already_has_is_a_failure_not_duplicate_keys(built, root):
-    _, output = built
+    _, output, _ = built
     done = run(root, "build", "--input", "lists/team3.csv", "--output", "vids/out", *FLAGS,
                expect=1)
     assert last_line(done) == "idp-corpus build: all 1 videos failed; see manifest/videos.parquet"
@@ -214,7 +215,7 @@ def test_an_id_the_dataset_already_has_is_a_failure_not_duplicate_keys(built, ro
 
 
 def test_a_path_in_shard_prefix_commits_nothing(built, root):
-    _, output = built
+    _, output, _ = built
     index = (output / "index.json").read_bytes()
     done = run(root, "build", "--input", "extra/*.mp4", "--output", "vids/out",
                "--shard-prefix", "../evil", *FLAGS, expect=2)

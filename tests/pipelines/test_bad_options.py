@@ -62,6 +62,14 @@ def test_an_input_that_matches_nothing_fails_preflight(capsys, videos, tmp_path)
     assert not (tmp_path / "o" / "index.json").exists()
 
 
+def test_a_manifest_without_a_uri_column_fails_preflight(capsys, tmp_path):
+    listing = tmp_path / "list.csv"
+    listing.write_text("path,label\na.mp4,x\n")
+    last = refused(capsys, "build", "--input", listing, "--output", tmp_path / "o",
+                   "--no-caption")
+    assert "has no 'uri' column (its columns: label, path)" in last
+
+
 def config_from(tmp_path, text, *flags):
     path = tmp_path / "run.yaml"
     path.write_text(text)
