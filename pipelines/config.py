@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from pipelines import option_values
+from pipelines.strict_args import closest
 
 from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
@@ -149,12 +150,6 @@ def load_yaml(path: str) -> Dict[str, Any]:
 RUN_FLAGS = ("no_caption", "skip_preflight", "allow_empty_input")  # not fields of any section
 
 
-def _closest(name: str, names) -> str:
-    import difflib
-    found = difflib.get_close_matches(name, list(names), n=1)
-    return f" (did you mean {found[0]}?)" if found else ""
-
-
 def build_config(args: argparse.Namespace) -> BuildConfig:
     """Merges the YAML file (if any) under the flags and builds each transform's config."""
     values = load_yaml(args.config) if args.config else {}
@@ -163,7 +158,7 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
     unknown = sorted(set(values) - set(hints))
     if unknown:
         raise ValueError(f"unknown option(s) in {args.config}: {', '.join(unknown)}"
-                         + _closest(unknown[0], hints))
+                         + closest(unknown[0], hints))
     values = {name: option_values.coerce(name, hints[name], value)
               for name, value in values.items()}
     for name in hints:

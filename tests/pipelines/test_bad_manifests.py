@@ -222,3 +222,12 @@ def test_a_path_in_shard_prefix_commits_nothing(built, root):
     assert "--shard-prefix '../evil' must be a plain name" in last_line(done)
     assert (output / "index.json").read_bytes() == index
     assert not list(root.glob("vids/evil*")) and validate(str(output)) == []
+
+
+def test_retrying_colliding_ids_fails_them_again(built, root):
+    _, output, _ = built
+    run(root, "build", "--input", "lists/team1.csv", "--input", "lists/team2.csv",
+        "--output", "vids/out", "--retry-failed", "all", *FLAGS, expect=1)
+    found = by_name(output)
+    assert found["c.mp4"]["reason"] == found["d.mp4"]["reason"] == "duplicate_id"
+    assert validate(str(output)) == []
