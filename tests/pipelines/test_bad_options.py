@@ -124,3 +124,19 @@ def test_export_into_a_file_says_so(capsys, tmp_path):
     last = refused(capsys, "export", "--format", "aurora", tmp_path, target)
     assert last == (f"idp-corpus export: {str(target)!r} is a file, not a folder: give a folder "
                     "to write train.json and images/ into")
+
+
+def test_beam_pipeline_options_still_pass_through():
+    """The Beam options deploy/ and the portable-runner test give are not refused."""
+    from pipelines.strict_args import leftover_problem
+    given = ["--runner", "DataflowRunner", "--project", "p", "--region", "r", "--job_name", "j",
+             "--temp_location", "gs://t", "--staging_location", "gs://s",
+             "--sdk_container_image", "img", "--sdk_location", "container",
+             "--experiments", "use_runner_v2", "--machine_type", "n1", "--num_workers", "2",
+             "--max_num_workers", "4", "--autoscaling_algorithm", "THROUGHPUT_BASED",
+             "--disk_size_gb", "50", "--labels", "app=idp-corpus", "--no_use_public_ips",
+             "--service_account_email", "a@b", "--subnetwork", "s",
+             "--job_endpoint", "localhost:1", "--environment_type", "EXTERNAL",
+             "--environment_config", "localhost:2", "--direct_num_workers=2",
+             "--direct_running_mode", "in_memory"]
+    assert leftover_problem(given, argparse.ArgumentParser()) is None
