@@ -133,8 +133,11 @@ def add_field_flag(parser: argparse.ArgumentParser, flag: str, dest: str, kind, 
 def load_yaml(path: str) -> Dict[str, Any]:
     """A config file as flat field names; sections (`sample: {...}`) are optional nesting."""
     import fsspec
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        values = yaml.safe_load(handle) or {}
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8-sig") as handle:
+            values = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"the config file {path} cannot be read: {error}") from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: a config file must be a mapping of option names to values")
     flat: Dict[str, Any] = {}

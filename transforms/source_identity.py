@@ -3,7 +3,7 @@
 The same file reached by two spellings (`au/two.json`, `./au/two.json`, its absolute path) or
 by two inputs (a labelled CSV and a glob) is one source: its identity is its normalized URI (for
 an AURORA item, its two normalized image URIs). When several inputs describe it, the one that
-says most about it (label, class, licence, attribution) wins, ties broken by its text, so the
+says most about it (label, class, licence, attribution, an id) wins, ties broken by its text, so the
 result does not depend on the order inputs happen to arrive in.
 
 Ids given by manifests can collide (two teams' lists both starting at `0001`): a sample key is
@@ -17,6 +17,7 @@ import dataclasses
 from typing import Iterable, List, Tuple, Union
 
 from schemas.records import VideoSource
+from schemas.sample import video_id_for
 
 Identity = Union[str, Tuple[str, str]]
 
@@ -26,8 +27,10 @@ def identity(source: VideoSource) -> Identity:
 
 
 def _richness(source: VideoSource) -> tuple:
-    """Sorts the source that carries the most first; its text breaks ties."""
-    carried = (source.label, source.class_name, source.license, source.attribution)
+    """Sorts the source that carries the most first (an id of its own counts: a manifest row
+    says more than a glob match); its text breaks ties."""
+    given_id = None if source.video_id == video_id_for(source.uri) else source.video_id
+    carried = (source.label, source.class_name, source.license, source.attribution, given_id)
     return (tuple(value is None for value in carried), repr(source))
 
 

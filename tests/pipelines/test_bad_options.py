@@ -93,6 +93,7 @@ def test_yaml_strings_are_coerced_by_the_fields_type(tmp_path):
     ("jpeg_quality: 0\n", "--jpeg-quality must be between 1 and 100, got 0"),
     ("min_chnage: 0.2\n", "min_chnage (did you mean min_change?)"),
     ("shard_prefix: ../x\n", "--shard-prefix '../x' must be a plain name"),
+    ("min_change: [0.1\n", "cannot be read"),
 ])
 def test_bad_yaml_values_name_the_key(tmp_path, text, message):
     with pytest.raises(ValueError) as error:
