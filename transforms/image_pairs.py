@@ -29,8 +29,12 @@ def read_image(uri: str, max_pixels: int = 2**63, min_side: int = 1) -> np.ndarr
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels rules
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
-        raise DecodeError("too_large", f"{uri}: {error}") from error
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DecodeError("too_large", f"{uri}: more pixels than is safe to decode "
+                                       f"({error})") from error
+    except UnidentifiedImageError as error:  # its text names a BytesIO by address: not stable
+        raise DecodeError("decode_failed", f"{uri}: not a readable image (unknown format)") \
+            from error
+    except (OSError, ValueError) as error:
         raise DecodeError("decode_failed", f"{uri}: not a readable image ({error})") from error
     with image:
         width, height = image.size
