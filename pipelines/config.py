@@ -50,8 +50,8 @@ CAPTION_HELP = {
                               "(default: on cuda only)",
     "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
     "accelerator": "Beam accelerator resource hint for the caption stage only, on Dataflow "
-                   "(right fitting), e.g. 'type:nvidia-l4;count:1;install-nvidia-driver' ('' "
-                   "for none)",
+                   "(right fitting), e.g. 'type:nvidia-l4;count:1;machine_type:g2-standard-8;"
+                   "install-nvidia-driver' ('' for none)",
 }
 
 

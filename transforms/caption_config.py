@@ -21,7 +21,9 @@ class CaptionConfig:
     share_across_processes: Optional[bool] = None  # None: share on cuda, not on cpu
     trust_remote_code: bool = False
     # Beam resource hint for the caption stage only (Dataflow right-fitting); "" for none.
-    accelerator: str = "type:nvidia-tesla-t4;count:1;install-nvidia-driver"
+    # A T4 attaches only to N1 machines; highmem leaves room to load the model (52 GB).
+    accelerator: str = ("type:nvidia-tesla-t4;count:1;machine_type:n1-highmem-8;"
+                        "install-nvidia-driver")
 
     def __post_init__(self):
         # Fail when the run is built, not hours later on a worker.

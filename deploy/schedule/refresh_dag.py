@@ -5,6 +5,12 @@ command runs every day over a growing bucket. The work runs on Dataflow through
 deploy/dataflow/launch.sh; set its variables (PROJECT, REGION, BUCKET, IMAGE, INPUT, MODEL,
 OUTPUT) as Airflow Variables named idp_corpus_<name>, and install idp-corpus on the workers
 that run these tasks (or swap the BashOperators for KubernetesPodOperators on the image).
+
+max_active_runs=1 sees Airflow runs, not Dataflow jobs. What keeps a second job out of the
+dataset: the job name launch.sh derives from OUTPUT (Dataflow refuses a second active job of a
+name), and launch.sh cancelling its job when Airflow kills the task or its execution_timeout
+passes (SIGTERM to the task's process group; it finishes within Airflow's
+killed_task_cleanup_time, 60 s by default).
 """
 from __future__ import annotations
 

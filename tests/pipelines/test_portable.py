@@ -161,7 +161,8 @@ def hinted_transforms(*flags, runner="DataflowRunner") -> dict:
 def test_only_the_caption_stage_asks_for_a_gpu():
     hinted = hinted_transforms("--model", "some/model")
     assert hinted and all(name.startswith("Caption/Infer") for name in hinted)
-    assert set(hinted.values()) == {"type:nvidia-tesla-t4;count:1;install-nvidia-driver"}
+    assert set(hinted.values()) == {
+        "type:nvidia-tesla-t4;count:1;machine_type:n1-highmem-8;install-nvidia-driver"}
     assert hinted_transforms("--model", "some/model", runner="dataflow") == hinted
     assert not hinted_transforms("--model", "some/model", "--device", "cpu")
     assert not hinted_transforms("--no-caption")
