@@ -88,6 +88,8 @@ def check(values: Dict[str, Any]) -> None:
         value = values.get(name)
         if value is None:
             continue
+        if isinstance(value, float) and math.isnan(value):
+            raise OptionError(f"{flag(name)} must be a number, got nan")
         if value < low or (high is not None and value > high):
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise OptionError(f"{flag(name)} must be {bounds}, got {value}")
@@ -133,8 +135,8 @@ def _number(name: str, value: Any, kind: type):
     except (TypeError, ValueError):
         what = "a whole number" if kind is int else "a number"
         raise OptionError(f"{flag(name)}: expected {what}, got {value!r}") from None
-    if isinstance(number, float) and not math.isfinite(number):
-        raise OptionError(f"{flag(name)}: expected a finite number, got {value!r}")
+    if isinstance(number, float) and math.isnan(number):
+        raise OptionError(f"{flag(name)}: expected a number, got {value!r}")
     return number
 
 

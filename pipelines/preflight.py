@@ -17,6 +17,7 @@ from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import expand_input
 from transforms.existing import read_index
+from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
 
 PROBE_INPUTS = 3  # inputs whose codecs are probed
@@ -68,6 +69,9 @@ def list_inputs(config: BuildConfig) -> Tuple[List[VideoSource], Optional[str]]:
     for spec in config.discover.inputs:
         try:
             found = expand_input(spec, (config.write.output,))
+        except UnicodeDecodeError as error:
+            return sources, (f"the input {spec!r} is not UTF-8 text ({error}); save it as UTF-8 "
+                             "(in Excel: CSV UTF-8)")
         except (OSError, ValueError, ImportError) as error:
             return sources, f"the input {spec!r} cannot be listed: {type(error).__name__}: {error}"
         if not found and not config.allow_empty_input:
@@ -195,7 +199,9 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def preflight(config: BuildConfig) -> None:
     """Raises PreflightError naming every problem found. Without a usable output or any input,
     the later checks would only repeat the same cause."""
-    problem = check_foreign(config) or check_output(config) or check_existing(config)
+    unusable = scheme_problem(config.write.output)
+    problem = (f"the output cannot be written: {unusable}" if unusable else None) or \
+        check_foreign(config) or check_output(config) or check_existing(config)
     if problem is None:
         sources, problem = list_inputs(config)
     if problem is not None:

@@ -130,6 +130,23 @@ class MalformedRow(str):
     """A manifest row that is not a mapping of columns: why, in words."""
 
 
+# Columns that hold one value of text; a list or an object there is a row of the wrong shape.
+TEXT_COLUMNS = ("uri", "id", "label", "class", "license", "licence", "attribution",
+                "instruction", "input", "output")
+
+
+def shape_problem(row: Any) -> Optional[str]:
+    """None when the row is an object whose text columns hold scalars; else why not."""
+    if isinstance(row, MalformedRow):
+        return str(row)
+    if not isinstance(row, dict):
+        return f"a {type(row).__name__}, not an object"
+    wrong = [key for key in TEXT_COLUMNS if isinstance(row.get(key), (list, dict))]
+    if wrong:
+        return f"{wrong[0]!r} is a {type(row[wrong[0]]).__name__}, not text"
+    return None
+
+
 def expand_manifest(uri: str) -> List[VideoSource]:
     uri = normalize(uri)
     base = os.path.dirname(uri)
@@ -140,8 +157,8 @@ def expand_manifest(uri: str) -> List[VideoSource]:
         raise ValueError(f"{uri} has no 'uri' column (its columns: {', '.join(sorted(columns))})")
     for number, row in enumerate(rows, start=1):
         placeholder = f"{uri}#row={number}"
-        if isinstance(row, MalformedRow) or not isinstance(row, dict):
-            why = row if isinstance(row, MalformedRow) else f"a {type(row).__name__}, not an object"
+        why = shape_problem(row)
+        if why:
             sources.append(_placeholder(placeholder, "malformed_row", f"row {number}: {why}"))
             continue
         target = str(row.get("uri") or "").strip()
@@ -184,9 +201,9 @@ def expand_aurora(uri: str) -> List[VideoSource]:
 
 
 def _aurora_item(pair_uri: str, item: Any, base: str, dataset: str) -> VideoSource:
-    if not isinstance(item, dict):
-        return _placeholder(pair_uri, "malformed_row",
-                            f"item is a {type(item).__name__}, not an object")
+    why = shape_problem(item)
+    if why:
+        return _placeholder(pair_uri, "malformed_row", f"item: {why}")
     before, after = (str(item.get(side) or "").strip() for side in ("input", "output"))
     instruction = _text(item.get("instruction"))
     source = VideoSource(uri=pair_uri, video_id=video_id_for(pair_uri), label=instruction,

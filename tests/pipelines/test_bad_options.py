@@ -141,3 +141,27 @@ def test_beam_pipeline_options_still_pass_through():
              "--environment_config", "localhost:2", "--direct_num_workers=2",
              "--direct_running_mode", "in_memory"]
     assert leftover_problem(given, argparse.ArgumentParser()) is None
+
+
+def test_nan_is_not_a_threshold(capsys, tmp_path):
+    last = refused(capsys, "build", "--input", tmp_path / "*.mp4", "--output", tmp_path / "o",
+                   "--no-caption", "--max-cut", "nan")
+    assert last == "idp-corpus build: --max-cut must be a number, got nan"
+
+
+def test_a_manifest_that_is_not_utf8_says_how_to_save_it(capsys, tmp_path):
+    listing = tmp_path / "list.csv"
+    listing.write_bytes("uri,label\na.mp4,caf\u00e9\n".encode("latin-1"))
+    last = refused(capsys, "build", "--input", listing, "--output", tmp_path / "o",
+                   "--no-caption")
+    assert "is not UTF-8 text" in last and "save it as UTF-8" in last
+
+
+def test_an_output_whose_filesystem_is_missing(capsys, tmp_path):
+    from transforms.schemes import scheme_problem
+    if scheme_problem("gs://bucket/x") is None:
+        pytest.skip("gcsfs is installed here")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    last = refused(capsys, "build", "--input", tmp_path / "*.mp4", "--output", "gs://b/corpus",
+                   "--no-caption")
+    assert "the output cannot be written: gs:// needs" in last and "idp-corpus[gcs]" in last

@@ -47,10 +47,12 @@ def test_labels_become_one_clean_capped_line():
 def test_a_bom_and_malformed_lines(tmp_path):
     (tmp_path / "a.mp4").write_bytes(b"x")
     (tmp_path / "l.csv").write_text("\ufeffuri,label\na.mp4,hi\n", encoding="utf-8")
-    (tmp_path / "l.jsonl").write_text('\ufeff{"uri": "a.mp4"}\n[1]\n{bad\n', encoding="utf-8")
+    (tmp_path / "l.jsonl").write_text('\ufeff{"uri": "a.mp4"}\n[1]\n{bad\n'
+                                      '{"uri": "a.mp4", "label": ["x"]}\n', encoding="utf-8")
     (source,) = expand_input(str(tmp_path / "l.csv"))
     assert source.uri == str(tmp_path / "a.mp4") and source.label == "hi" and not source.problem
-    good, listed, broken = expand_input(str(tmp_path / "l.jsonl"))
+    good, listed, broken, shaped = expand_input(str(tmp_path / "l.jsonl"))
     assert good.problem is None
-    assert (listed.problem, broken.problem) == ("malformed_row", "malformed_row")
+    assert {listed.problem, broken.problem, shaped.problem} == {"malformed_row"}
+    assert shaped.problem_detail == "row 4: 'label' is a list, not text"
     assert "not valid JSON" in broken.problem_detail and "list" in listed.problem_detail
