@@ -154,7 +154,9 @@ def expand_manifest(uri: str) -> List[VideoSource]:
     rows = list(read_manifest(uri))
     columns = {key for row in rows if isinstance(row, dict) for key in row}
     if columns and "uri" not in columns:  # the whole file is wrong, not one row: say so once
-        raise ValueError(f"{uri} has no 'uri' column (its columns: {', '.join(sorted(columns))})")
+        separated = any(mark in name for name in columns for mark in ";\t|")
+        raise ValueError(f"{uri} has no 'uri' column (its columns: {', '.join(sorted(columns))})"
+                         + ("; a CSV must be separated by commas" if separated else ""))
     for number, row in enumerate(rows, start=1):
         placeholder = f"{uri}#row={number}"
         why = shape_problem(row)
