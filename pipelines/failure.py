@@ -42,6 +42,11 @@ STEPS = {
     "Write": "writing shards under {output}/shards",
     "AllPairs": "collecting pair outcomes",
     "Finalize": "committing the dataset at {output}",
+    "Commit": "committing the dataset at {output}",  # idp-corpus caption
+    "ReadShard": "reading shards",
+    "Shards": "listing shards",
+    "Score": "scoring candidates",
+    "ReadImages": "reading images",
 }
 
 
