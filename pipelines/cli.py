@@ -29,7 +29,19 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
     except Exception as error:  # noqa: BLE001 - whatever stopped the run, its cause last
         return failure.report("build", error, config.write.output)
     print(json.dumps(summary, indent=2, sort_keys=True))
+    _note_input_fixes(summary["run"])
     return _judge_empty_output(summary)
+
+
+def _note_input_fixes(run: dict) -> None:
+    """What discovery changed in the inputs, said once beside the summary's counters."""
+    from transforms.labels import MAX_LABEL_CHARS
+    if run.get("labels_truncated"):
+        print(f"idp-corpus build: {run['labels_truncated']} label(s) longer than "
+              f"{MAX_LABEL_CHARS} characters were cut to {MAX_LABEL_CHARS}", file=sys.stderr)
+    if run.get("duplicate_inputs_merged"):
+        print(f"idp-corpus build: {run['duplicate_inputs_merged']} input(s) named a source "
+              "another input also names; each source was taken once", file=sys.stderr)
 
 
 def _judge_empty_output(summary: dict) -> int:

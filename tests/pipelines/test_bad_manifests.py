@@ -182,6 +182,7 @@ def test_labels_are_one_clean_capped_line(built):
     assert actions["a.mp4"] == "push the square right"
     assert len(actions["b.mp4"]) <= MAX_LABEL_CHARS and actions["b.mp4"].startswith("lift it ")
     assert summary["run"]["labels_truncated"] == 1
+    assert f"1 label(s) longer than {MAX_LABEL_CHARS} characters were cut" in built[2]
 
 
 def test_a_16_bit_image_is_stored_as_it_looks(built):
