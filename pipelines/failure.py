@@ -25,7 +25,7 @@ from typing import Iterator, Optional, TextIO
 WRAPPERS = ("RuntimeError", "Exception", "UserCodeError")
 # `Type: message` at the start of a line of a traceback text (the type's last part capitalised).
 _ERROR_LINE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*): (?P<message>.*)$")
-_STEP = re.compile(r"\s*\[while running '(?P<step>[^']*)'\]\s*$")
+_STEP = re.compile(r"\s*\[while running '[^']*'\]\s*$")
 # What the pipeline's top-level steps (pipelines/build.py, recaption.py, score.py) do, in words.
 STEPS = {
     "Discover": "listing the inputs",
@@ -127,7 +127,7 @@ def _plain(cause: Cause, error: BaseException) -> str:
         return re.sub(r"^LostPairs:\s*", "", cause.message)
     if cause.kind == "KeyboardInterrupt":
         return "interrupted (Ctrl-C); run the same command again to complete it"
-    if cause.kind in ("MemoryError",):
+    if cause.kind == "MemoryError":
         return "out of memory"
     return f"{cause.kind}: {cause.message}" if cause.message else cause.kind
 

@@ -18,7 +18,7 @@ FALSE = ("false", "no", "off", "0", "")
 
 FRACTIONS = ("min_brightness", "min_change", "max_change", "max_cut", "qc_max_foreign_share",
              "qc_max_same_share", "max_failure_ratio")
-# (smallest allowed, largest allowed or None), for the numbers that are not fractions.
+# (smallest allowed, largest allowed or None) of every number option that has a bound.
 RANGES = {
     "analysis_width": (16, None),  # the motion analysis needs a few pixels of grey frame
     "output_max_side": (0, None),
@@ -95,10 +95,8 @@ def check(values: Dict[str, Any]) -> None:
             raise OptionError(f"{flag(name)} must be {bounds}, got {value}")
     for name in PATH_PARTS:
         value = values.get(name)
-        if value and (not _PLAIN_NAME.match(value) or ".." in value):
-            raise OptionError(
-                f"{flag(name)} {value!r} must be a plain name (letters, digits, '_', '-', '.'; "
-                "no '/' or '\\', no '..'): it becomes part of file names")
+        if value and plain_name(value, flag(name)):
+            raise OptionError(plain_name(value, flag(name)) + ": it becomes part of file names")
     _relation(values, "min_change", "max_change", "<")
     _relation(values, "min_batch_size", "batch_size", "<=")
 
@@ -155,5 +153,5 @@ def plain_name(value: str, what: str) -> Optional[str]:
     """None when `value` can be one file name; else why not."""
     if value and _PLAIN_NAME.match(value) and ".." not in value:
         return None
-    return (f"{what} {value!r} must be a plain file name (no '/' or '\\', no '..', not "
-            "starting with '.')")
+    return (f"{what} {value!r} must be a plain name (letters, digits, '_', '-', '.'; no '/' or "
+            "'\\', no '..', not starting with '.')")

@@ -90,6 +90,11 @@ def warn_unsupported(sources: List[VideoSource]) -> None:
                     unusable[0].problem_detail)
 
 
+def check_output_scheme(config: BuildConfig) -> Optional[str]:
+    unusable = scheme_problem(config.write.output)
+    return f"the output cannot be written: {unusable}" if unusable else None
+
+
 # What an idp-corpus output folder may hold before its first commit (a killed run's leftovers,
 # another run's lease): a folder with none of these and other files in it is someone else's.
 DATASET_MARKERS = frozenset({"index.json", "staging", "versions", "lease", "runs"})
@@ -199,9 +204,8 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def preflight(config: BuildConfig) -> None:
     """Raises PreflightError naming every problem found. Without a usable output or any input,
     the later checks would only repeat the same cause."""
-    unusable = scheme_problem(config.write.output)
-    problem = (f"the output cannot be written: {unusable}" if unusable else None) or \
-        check_foreign(config) or check_output(config) or check_existing(config)
+    problem = (check_output_scheme(config) or check_foreign(config) or check_output(config)
+               or check_existing(config))
     if problem is None:
         sources, problem = list_inputs(config)
     if problem is not None:
