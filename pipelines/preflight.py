@@ -15,7 +15,7 @@ import numpy as np
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
-from transforms.discover import expand_input
+from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
 from transforms.existing import read_index
 from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
@@ -79,6 +79,16 @@ def list_inputs(config: BuildConfig) -> Tuple[List[VideoSource], Optional[str]]:
                              "inputs); give --allow-empty-input if that is expected")
         sources += found
     return sources, None
+
+
+def warn_unused_columns(config: BuildConfig) -> None:
+    """Once per manifest: columns nothing reads, with the ones that are read."""
+    for spec in config.discover.inputs:
+        if spec.endswith(MANIFEST_SUFFIXES):
+            unused = [str(name) for name in unused_columns(spec)]
+            if unused:
+                log.warning("%s: column(s) %s are not used (a manifest is read for %s)", spec,
+                            ", ".join(unused), ", ".join(COLUMNS))
 
 
 def warn_unsupported(sources: List[VideoSource]) -> None:
@@ -211,6 +221,7 @@ def preflight(config: BuildConfig) -> None:
     if problem is not None:
         raise PreflightError(problem)
     warn_unsupported(sources)
+    warn_unused_columns(config)
     problems = [p for p in (check_decoders(sources), check_model(config)) if p]
     if problems:
         raise PreflightError("; ".join(problems))

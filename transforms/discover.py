@@ -130,6 +130,31 @@ class MalformedRow(str):
     """A manifest row that is not a mapping of columns: why, in words."""
 
 
+# The columns a manifest row is read for; any other column is not used.
+COLUMNS = ("uri", "id", "label", "class", "license", "licence", "attribution")
+
+
+def _plain_keys(row: Any) -> Any:
+    """Column names as spreadsheets save them (`URI`, ` label` after a comma-space) read as
+    the names they mean."""
+    if not isinstance(row, dict):
+        return row
+    return {str(key).strip().lower() if key is not None else None: value
+            for key, value in row.items()}
+
+
+def unused_columns(uri: str, sample: int = 100) -> List[str]:
+    """Columns of a manifest's first rows that nothing reads (a typo such as `lable` would
+    otherwise drop every label without a word)."""
+    found: List[str] = []
+    for number, row in enumerate(read_manifest(uri)):
+        if number >= sample:
+            break
+        if isinstance(row, dict):
+            found += [key for key in _plain_keys(row) if key not in COLUMNS and key not in found]
+    return found
+
+
 # Columns that hold one value of text; a list or an object there is a row of the wrong shape.
 TEXT_COLUMNS = ("uri", "id", "label", "class", "license", "licence", "attribution",
                 "instruction", "input", "output")
@@ -151,7 +176,7 @@ def expand_manifest(uri: str) -> List[VideoSource]:
     uri = normalize(uri)
     base = os.path.dirname(uri)
     sources = []
-    rows = list(read_manifest(uri))
+    rows = [_plain_keys(row) for row in read_manifest(uri)]
     columns = {key for row in rows if isinstance(row, dict) for key in row}
     if columns and "uri" not in columns:  # the whole file is wrong, not one row: say so once
         separated = any(mark in name for name in columns for mark in ";\t|")

@@ -70,7 +70,7 @@ def root(tmp_path_factory):
     (lists / "labelled.csv").write_text(
         BOM + 'uri,id,label,license\n../vids/a.mp4,a1,"push\r\nthe\x00 square\u2028 right ",'
         "CC0\n", encoding="utf-8", newline="")
-    (lists / "team1.csv").write_text("uri,id\n../more/c.mp4,0001\n")
+    (lists / "team1.csv").write_text("URI, id, lable\n../more/c.mp4, 0001, x\n")
     (lists / "team2.csv").write_text("uri,id\n../more/d.mp4,0001\n")
     (lists / "team3.csv").write_text("uri,id\n../extra/e.mp4,a1\n")
     (lists / "rows.jsonl").write_text(BOM + "\n".join([
@@ -156,6 +156,7 @@ def test_every_bad_row_has_its_reason_and_the_run_goes_on(built):
     if NO_GCS:
         assert "idp-corpus[gcs]" in found["x.mp4"]["message"]
         assert stderr.count("unsupported_scheme") == 1  # preflight warns once, not per row
+    assert "team1.csv: column(s) lable are not used" in stderr
     assert "also used in this run by" in found["c.mp4"]["message"]
     assert summary["dataset"]["videos"]["total"] == len(found) == 17
     assert validate(str(output)) == []
