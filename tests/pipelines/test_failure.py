@@ -74,3 +74,28 @@ def test_any_command_ends_with_its_cause(capsys, tmp_path):
     assert main(["inspect", str(tmp_path)]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("idp-corpus inspect failed: JSONDecodeError: ")
+
+
+def test_a_real_build_on_a_full_disk_names_the_cause_and_the_step(capsys, monkeypatch,
+                                                                   tmp_path):
+    """The whole build, in this process (in_memory), with staging files that cannot be created
+    as on a full disk: the last line is the cause and the step, not Beam's wrapper."""
+    from fixtures.videos import scene_video
+    from transforms import staging
+
+    def full_disk(fn):
+        raise OSError(errno.ENOSPC, "No space left on device", f"{fn._folder}/x.tmp-stage")
+
+    monkeypatch.setattr(staging._StageFn, "_open", full_disk)
+    scene_video(str(tmp_path / "a.mp4"), num_frames=12, width=64, height=48,
+                motion_spans=((1, 11),))
+    output = tmp_path / "out"
+    code = main(["build", "--input", str(tmp_path / "*.mp4"), "--output", str(output),
+                 "--no-caption", "--sampler", "first_last", "--skip-preflight",
+                 "--direct_running_mode", "in_memory"])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 1 and "Traceback" in err
+    assert last.startswith("idp-corpus build failed: no space left on device: ")
+    assert last.endswith(f"while staging images under {output}/staging")
+    assert not (output / "index.json").exists()
