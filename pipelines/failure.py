@@ -8,7 +8,7 @@ other runners wrap it their own way, sometimes more than once. The cause is dug 
 `Type: message` line, and the step it ran in. The traceback is printed above, for those who want
 it; the last line names the cause and the step, e.g.
 `idp-corpus build failed: no space left on device: 'OUT/staging/x' while staging images under
-OUT/staging`.
+OUT`.
 """
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ STEPS = {
     "Filter": "filtering pairs",
     "Label": "labelling pairs",
     "Encode": "encoding images",
-    "Stage": "staging images under {output}/staging",
+    # Staging may sit in a run's own folder under OUT; the cause carries the exact path.
+    "Stage": "staging images under {output}",
     "Caption": "captioning pairs",
     "WithCaption": "captioning pairs",
     "CaptionQc": "checking captions",
@@ -90,7 +91,7 @@ def root_cause(error: BaseException) -> Cause:
 
 def describe(error: BaseException, output: str = "OUT") -> str:
     """One line: the cause in plain words, then the step, e.g. 'no space left on device ...
-    while staging images under OUT/staging'."""
+    while staging images under OUT'."""
     cause = root_cause(error)
     text = _plain(cause, error)
     marked = next((link.doing for link in _chain(error) if isinstance(link, StepFailed)), None)
