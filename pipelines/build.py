@@ -25,6 +25,7 @@ from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
 from transforms.existing import SkipKnown, read_index
+from transforms.known_ids import RefuseTakenIds
 from transforms.filter import FilterPairs
 from transforms.finalize import Finalize
 from transforms.staging import StageTriples
@@ -40,6 +41,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig):
     if config.write.mode == "refresh":
         sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
                                                      config.write.retry_failed)
+        sources = sources | "TakenIds" >> RefuseTakenIds(config.write.output)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     # No model: the human label where there is one, else no action. With a model, it captions

@@ -30,6 +30,7 @@ _STEP = re.compile(r"\s*\[while running '[^']*'\]\s*$")
 STEPS = {
     "Discover": "listing the inputs",
     "SkipKnown": "reading the existing dataset",
+    "TakenIds": "reading the existing dataset's ids",
     "DecodeAndSample": "decoding videos",
     "Filter": "filtering pairs",
     "Label": "labelling pairs",

@@ -13,7 +13,6 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 
 from schemas.records import VideoSource
-from transforms.source_identity import collision
 from transforms.storage import filesystem, join
 
 INDEX = "index.json"
@@ -56,26 +55,8 @@ def existing_shard_count(output: str) -> int:
     return len(index["shards"]) if index else 0
 
 
-def known_ids(known: Dict[str, dict]) -> Dict[str, List[str]]:
-    """{video_id: the URIs the committed dataset has under it} (more than one only for videos
-    that already failed as duplicate_id)."""
-    ids: Dict[str, List[str]] = {}
-    for uri, row in known.items():
-        ids.setdefault(row["video_id"], []).append(uri)
-    return ids
-
-
-def _select(source: VideoSource, known: Dict[str, dict], retry_failed: str,
-            ids: Optional[Dict[str, List[str]]] = None):
+def _select(source: VideoSource, known: Dict[str, dict], retry_failed: str):
     row = known.get(source.uri)
-    others = [uri for uri in (ids or {}).get(source.video_id, ()) if uri != source.uri]
-    new = row is None and not retry_failed
-    retried = row is not None and bool(retry_failed) and should_retry(row, retry_failed)
-    if others and (new or retried):
-        # Under an id another video of the dataset has, its keys would repeat the other's. A
-        # retry records the failure again: it cannot fix it.
-        yield collision(source, others, "in the existing dataset")
-        return
     if retry_failed:  # only earlier failures; new videos wait for a plain refresh
         if row is not None and should_retry(row, retry_failed):
             beam.metrics.Metrics.counter("idp_corpus", "videos_retried").inc()
@@ -103,7 +84,5 @@ class SkipKnown(beam.PTransform):
         known = (sources.pipeline
                  | "Output" >> beam.Create([self._output])
                  | "ReadKnown" >> beam.Map(known_videos))
-        ids = known | "KnownIds" >> beam.Map(known_ids)
         return sources | "Select" >> beam.FlatMap(_select, beam.pvalue.AsSingleton(known),
-                                                  self._retry_failed,
-                                                  beam.pvalue.AsSingleton(ids))
+                                                  self._retry_failed)
