@@ -14,6 +14,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
                                                   StandardOptions)
 
+from pipelines import failure
 from pipelines.config import BuildConfig
 from pipelines.local_runner import no_timed_flushes
 from pipelines.preflight import preflight
@@ -25,6 +26,7 @@ from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
 from transforms.existing import SkipKnown, read_index
+from transforms.known_ids import RefuseTakenIds
 from transforms.filter import FilterPairs
 from transforms.finalize import Finalize
 from transforms.staging import StageTriples
@@ -36,10 +38,11 @@ log = logging.getLogger(__name__)
 
 def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
     """The whole job, one labelled step per stage. `run`: the lease the run holds."""
-    sources = pipeline | "Discover" >> Discover(config.discover)
+    sources = pipeline | "Discover" >> Discover(config.discover, exclude=(config.write.output,))
     if config.write.mode == "refresh":
         sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
                                                      config.write.retry_failed)
+        sources = sources | "TakenIds" >> RefuseTakenIds(config.write.output)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     # No model: the human label where there is one, else no action. With a model, it captions
@@ -108,7 +111,9 @@ def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline
         pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
         compose(pipeline, config, run)
         result = run_with_progress(pipeline)
-        write_extras(config, beam_args)
+        with failure.step("writing report.html, README.md and wids.json beside the dataset, "
+                          "which was committed"):
+            write_extras(config, beam_args)
     index = read_index(config.write.output)
     fs, path = filesystem(join(config.write.output, index["stats"]))
     with fs.open(path, "rt") as handle:

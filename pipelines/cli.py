@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional
 
 from pipelines import config as build_options
+from pipelines import failure
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -25,14 +26,22 @@ def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
         print(f"idp-corpus build: preflight failed, nothing was started: {error}",
               file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - whatever stopped the run, say it in one line
-        reason = next((line for line in str(error).splitlines()
-                       if "TooManyFailures" in line or "LostPairs" in line),
-                      f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
-        print(f"idp-corpus build failed: {reason.strip()}", file=sys.stderr)
-        return 1
+    except Exception as error:  # noqa: BLE001 - whatever stopped the run, its cause last
+        return failure.report("build", error, config.write.output)
     print(json.dumps(summary, indent=2, sort_keys=True))
+    _note_input_fixes(summary["run"])
     return _judge_empty_output(summary)
+
+
+def _note_input_fixes(run: dict) -> None:
+    """What discovery changed in the inputs, said once beside the summary's counters."""
+    from transforms.labels import MAX_LABEL_CHARS
+    if run.get("labels_truncated"):
+        print(f"idp-corpus build: {run['labels_truncated']} label(s) longer than "
+              f"{MAX_LABEL_CHARS} characters were cut to {MAX_LABEL_CHARS}", file=sys.stderr)
+    if run.get("duplicate_inputs_merged"):
+        print(f"idp-corpus build: {run['duplicate_inputs_merged']} input(s) named a source "
+              "another input also names; each source was taken once", file=sys.stderr)
 
 
 def _judge_empty_output(summary: dict) -> int:
@@ -86,8 +95,12 @@ def _inspect(args: argparse.Namespace, beam_args: List[str]) -> int:
 
 
 def _export(args: argparse.Namespace, beam_args: List[str]) -> int:
-    from pipelines.export import NothingToExport, export_aurora
+    from pipelines.export import NothingToExport, export_aurora, target_problem
     from pipelines.readers import NotADataset, open_dataset
+    problem = target_problem(args.out, args.name)
+    if problem:
+        print(f"idp-corpus export: {problem}", file=sys.stderr)
+        return 2
     try:
         counts = export_aurora(open_dataset(args.dataset), args.out, args.name)
     except (NotADataset, NothingToExport) as error:
@@ -208,11 +221,22 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args, beam_args = parser().parse_known_args(argv)
-    if beam_args and args.command not in BEAM_COMMANDS:
-        print(f"idp-corpus {args.command}: unknown arguments {beam_args}", file=sys.stderr)
-        return 2
-    return args.handler(args, beam_args)
+    top = parser()
+    args, beam_args = top.parse_known_args(argv)
+    if beam_args:
+        from pipelines.strict_args import leftover_problem, unknown_problem
+        own = next(action.choices[args.command] for action in top._actions
+                   if isinstance(action, argparse._SubParsersAction))
+        problem = (leftover_problem(beam_args, own) if args.command in BEAM_COMMANDS
+                   else unknown_problem(beam_args, own))
+        if problem:
+            print(f"idp-corpus {args.command}: {problem}", file=sys.stderr)
+            return 2
+    try:
+        return args.handler(args, beam_args)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - any command: cause last
+        where = getattr(args, "output", None) or getattr(args, "dataset", None) or "OUT"
+        return failure.report(args.command, error, str(where))
 
 
 def entry() -> None:

@@ -13,6 +13,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from pipelines import option_values
+from pipelines.strict_args import closest
+
 from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
@@ -66,6 +69,7 @@ class BuildConfig:
     write: WriteConfig
     skip_preflight: bool = False
     lease: LeaseConfig = LeaseConfig()
+    allow_empty_input: bool = False
 
 
 def _fields() -> List[Tuple[str, dataclasses.Field, Any]]:
@@ -90,6 +94,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML file of options; flags given here override it")
     parser.add_argument("--no-caption", action="store_true", default=None,
                         help="write pairs without actions (no model needed); caption them later")
+    parser.add_argument("--allow-empty-input", action="store_true", default=None,
+                        help="let an --input that matches nothing pass preflight (a glob for "
+                             "files that may not be there yet)")
     parser.add_argument("--skip-preflight", action="store_true", default=None,
                         help="skip the checks run before any work (output writable, inputs "
                              "match, decoders work, the model captions a test pair)")
@@ -129,8 +136,11 @@ def add_field_flag(parser: argparse.ArgumentParser, flag: str, dest: str, kind, 
 def load_yaml(path: str) -> Dict[str, Any]:
     """A config file as flat field names; sections (`sample: {...}`) are optional nesting."""
     import fsspec
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        values = yaml.safe_load(handle) or {}
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8-sig") as handle:
+            values = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"the config file {path} cannot be read: {error}") from error
     if not isinstance(values, dict):
         raise ValueError(f"{path}: a config file must be a mapping of option names to values")
     flat: Dict[str, Any] = {}
@@ -143,22 +153,29 @@ def load_yaml(path: str) -> Dict[str, Any]:
     return {field_of_flag.get(key, key).replace("-", "_"): value for key, value in flat.items()}
 
 
+RUN_FLAGS = ("no_caption", "skip_preflight", "allow_empty_input")  # not fields of any section
+
+
 def build_config(args: argparse.Namespace) -> BuildConfig:
     """Merges the YAML file (if any) under the flags and builds each transform's config."""
     values = load_yaml(args.config) if args.config else {}
-    known = {field.name for _, field, _ in _fields()} | {"no_caption", "skip_preflight"}
-    unknown = sorted(set(values) - known)
+    hints = {field.name: hint for _, field, hint in _fields()}
+    hints.update({name: bool for name in RUN_FLAGS})
+    unknown = sorted(set(values) - set(hints))
     if unknown:
-        raise ValueError(f"unknown option(s) in {args.config}: {', '.join(unknown)}")
-    for name in known:
+        raise ValueError(f"unknown option(s) in {args.config}: {', '.join(unknown)}"
+                         + closest(unknown[0], hints))
+    values = {name: option_values.coerce(name, hints[name], value)
+              for name, value in values.items()}
+    for name in hints:
         flag_value = getattr(args, name, None)
         if flag_value is not None:
             values[name] = flag_value
-    if isinstance(values.get("inputs"), str):
-        values["inputs"] = [values["inputs"]]
     values["inputs"] = tuple(values.get("inputs") or ())
+    option_values.check(values)
     no_caption = bool(values.pop("no_caption", False))
     skip_preflight = bool(values.pop("skip_preflight", False))
+    allow_empty_input = bool(values.pop("allow_empty_input", False))
     if not values["inputs"]:
         raise ValueError("no input: give --input (a glob, URL or manifest) or 'input' in --config")
     if not values.get("output"):
@@ -175,12 +192,14 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         sample=section(SampleConfig), filter=section(FilterConfig),
         caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
         select=section(SelectConfig),
-        write=section(WriteConfig), skip_preflight=skip_preflight, lease=section(LeaseConfig))
+        write=section(WriteConfig), skip_preflight=skip_preflight, lease=section(LeaseConfig),
+        allow_empty_input=allow_empty_input)
 
 
 def recaption_configs(args: argparse.Namespace, dataset: str):
     """(caption, qc, select, write) configs for `idp-corpus caption` from its flags."""
     values = {name: value for name, value in vars(args).items() if value is not None}
+    option_values.check(values)
     if not values.get("model"):
         raise ValueError("no model: give --model (hub id, folder or URL)")
 

@@ -8,12 +8,12 @@ Triples without an action (built with --no-caption) cannot be expressed and are 
 from __future__ import annotations
 
 import json
-from typing import Dict
+from typing import Dict, Optional
 
 from pipelines.readers import Dataset
 from transforms.shard_read import iter_shard
 from schemas import sample as layout
-from transforms.storage import join, write_bytes
+from transforms.storage import filesystem, join, write_bytes
 
 FORMATS = ("aurora",)
 IMAGES_DIR = "images"
@@ -21,6 +21,19 @@ IMAGES_DIR = "images"
 
 class NothingToExport(ValueError):
     """No triple of the dataset has an action."""
+
+
+def target_problem(out: str, name: str) -> Optional[str]:
+    """None when OUT can be a folder to write into and NAME a file name; else why not."""
+    from pipelines.option_values import plain_name
+    problem = plain_name(name, "--name")
+    if problem:
+        return problem
+    fs, path = filesystem(out)
+    if fs.exists(path) and not fs.isdir(path):
+        return (f"{out!r} is a file, not a folder: give a folder to write {name}.json and "
+                "images/ into")
+    return None
 
 
 def export_aurora(dataset: Dataset, out: str, name: str = "train") -> Dict[str, int]:

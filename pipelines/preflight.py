@@ -4,6 +4,7 @@ Each check returns None or one clear sentence naming what is wrong. `--skip-pref
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -14,11 +15,13 @@ import numpy as np
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
-from transforms.discover import expand_input
+from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
 from transforms.existing import read_index
+from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
 
 PROBE_INPUTS = 3  # inputs whose codecs are probed
+log = logging.getLogger("idp-corpus")
 
 
 class PreflightError(Exception):
@@ -59,14 +62,73 @@ def check_existing(config: BuildConfig) -> Optional[str]:
 
 
 def list_inputs(config: BuildConfig) -> Tuple[List[VideoSource], Optional[str]]:
-    """Every input source, listed once for all checks, and the problem if there is none."""
+    """Every input source, listed once for all checks, and the problem if there is none: an
+    input that cannot be listed, or one that matches nothing (a typo in a glob would otherwise
+    just make a smaller dataset) unless --allow-empty-input."""
     sources: List[VideoSource] = []
     for spec in config.discover.inputs:
         try:
-            sources += expand_input(spec)
-        except (OSError, ValueError) as error:
+            found = expand_input(spec, (config.write.output,))
+        except UnicodeDecodeError as error:
+            return sources, (f"the input {spec!r} is not UTF-8 text ({error}); save it as UTF-8 "
+                             "(in Excel: CSV UTF-8)")
+        except (OSError, ValueError, ImportError) as error:
             return sources, f"the input {spec!r} cannot be listed: {type(error).__name__}: {error}"
-    return sources, None if sources else f"no input matches {list(config.discover.inputs)}"
+        if not found and not config.allow_empty_input:
+            return sources, (f"no input matches {spec!r} (files under --output are not "
+                             "inputs); give --allow-empty-input if that is expected")
+        sources += found
+    return sources, None
+
+
+def warn_unused_columns(config: BuildConfig) -> None:
+    """Once per manifest: columns nothing reads, with the ones that are read."""
+    for spec in config.discover.inputs:
+        if spec.endswith(MANIFEST_SUFFIXES):
+            unused = [str(name) for name in unused_columns(spec)]
+            if unused:
+                log.warning("%s: column(s) %s are not used (a manifest is read for %s)", spec,
+                            ", ".join(unused), ", ".join(COLUMNS))
+
+
+def warn_unsupported(sources: List[VideoSource]) -> None:
+    """Once per run, not once per row: rows whose filesystem is not installed."""
+    unusable = [source for source in sources if source.problem == "unsupported_scheme"]
+    if unusable:
+        log.warning("%d input(s) cannot be read here and will be recorded as "
+                    "unsupported_scheme, e.g. %s: %s", len(unusable), unusable[0].uri,
+                    unusable[0].problem_detail)
+
+
+def check_output_scheme(config: BuildConfig) -> Optional[str]:
+    unusable = scheme_problem(config.write.output)
+    return f"the output cannot be written: {unusable}" if unusable else None
+
+
+# What an idp-corpus output folder may hold before its first commit (a killed run's leftovers,
+# another run's lease): a folder with none of these and other files in it is someone else's.
+DATASET_MARKERS = frozenset({"index.json", "staging", "versions", "lease", "runs"})
+
+
+def check_foreign(config: BuildConfig) -> Optional[str]:
+    """A non-empty folder that is not an idp-corpus dataset is not written into (its
+    shards/shard-000000.tar would be overwritten) unless --mode overwrite says so."""
+    if config.write.mode == "overwrite":
+        return None
+    fs, path = filesystem(config.write.output)
+    try:
+        if not fs.isdir(path):
+            return (f"the output {config.write.output!r} is a file, not a folder"
+                    if fs.exists(path) else None)
+        names = {entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False)}
+    except (OSError, ValueError):
+        return None  # check_output says why it cannot be used
+    names = {name for name in names if not name.startswith(".")}
+    if not names or names & DATASET_MARKERS:
+        return None
+    return (f"the output {config.write.output!r} is a non-empty folder that is not an "
+            f"idp-corpus dataset (it holds {', '.join(sorted(names)[:5])}); write to a new or "
+            "empty folder, or give --mode overwrite to write into it anyway")
 
 
 def _probe_codec(path: str) -> Optional[str]:
@@ -152,11 +214,14 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def preflight(config: BuildConfig) -> None:
     """Raises PreflightError naming every problem found. Without a usable output or any input,
     the later checks would only repeat the same cause."""
-    problem = check_output(config) or check_existing(config)
+    problem = (check_output_scheme(config) or check_foreign(config) or check_output(config)
+               or check_existing(config))
     if problem is None:
         sources, problem = list_inputs(config)
     if problem is not None:
         raise PreflightError(problem)
+    warn_unsupported(sources)
+    warn_unused_columns(config)
     problems = [p for p in (check_decoders(sources), check_model(config)) if p]
     if problems:
         raise PreflightError("; ".join(problems))

@@ -24,6 +24,7 @@ class VideoSource:
     attribution: Optional[str] = None
     dataset: Optional[str] = None  # the input (glob or manifest) it came from: a default stratum
     images: Optional[Tuple[str, str]] = None  # (before, after) image URIs of a labelled image pair
+    problem_detail: Optional[str] = None  # what to tell the user about `problem`, in words
 
 
 @dataclasses.dataclass(frozen=True)

@@ -308,12 +308,14 @@ def stream_source(source: VideoSource, decode: DecodeConfig,
 
 def _stream(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):
     if source.problem:
-        raise DecodeError(source.problem, f"unusable input: {source.problem}")
+        raise DecodeError(source.problem, source.problem_detail or f"unusable input: "
+                                                                    f"{source.problem}")
     if source.size == 0:
         raise DecodeError("empty_file", "the file is empty")
     with _opencv_threads(1):
         if source.images:
-            outcome, pairs = decode_image_pair(source, decode.analysis_width)
+            outcome, pairs = decode_image_pair(source, decode.analysis_width,
+                                               decode.max_pixels, decode.min_side)
             yield from pairs
             yield outcome
             return
