@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions
 from pipelines import failure
 from pipelines.config import BuildConfig
 from pipelines.local_runner import no_timed_flushes
-from pipelines.preflight import preflight
+from pipelines.preflight import check_target, preflight
 from pipelines.progress import run_with_progress
 from pipelines.run_lease import holding
 from pipelines.report import write_extras
@@ -105,6 +105,8 @@ def run_counters(result) -> Dict[str, int]:
 
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
     """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
+    if not config.skip_preflight:
+        check_target(config)
     with holding(config.write.output, config.lease, () if test_pipeline else beam_args) as run:
         if not config.skip_preflight:
             preflight(config)

@@ -211,11 +211,19 @@ def check_model(config: BuildConfig) -> Optional[str]:
     return None
 
 
+def check_target(config: BuildConfig) -> None:
+    """Raises PreflightError when the output is no place to write at all: run before the run's
+    lease, which is its first write, so a foreign folder gets nothing of ours."""
+    problem = check_output_scheme(config) or check_foreign(config)
+    if problem is not None:
+        raise PreflightError(problem)
+
+
 def preflight(config: BuildConfig) -> None:
     """Raises PreflightError naming every problem found. Without a usable output or any input,
     the later checks would only repeat the same cause."""
-    problem = (check_output_scheme(config) or check_foreign(config) or check_output(config)
-               or check_existing(config))
+    check_target(config)
+    problem = check_output(config) or check_existing(config)
     if problem is None:
         sources, problem = list_inputs(config)
     if problem is not None:

@@ -53,7 +53,9 @@ def test_a_build_onto_a_full_disk_fails_and_leaves_no_staging(tmp_path, video_fo
                  f"{PROTOCOL}://{output}", "--no-caption",
                  "--direct_running_mode", "in_memory"])
     assert code == 1
-    assert "No space left on device" in capsys.readouterr().err
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("idp-corpus build failed: no space left on device") and \
+        "while staging images" in last, last  # the cause and the step, in the last line
     left = [os.path.relpath(os.path.join(root, name), output)
             for root, _, names in os.walk(output) for name in names]
     assert left == []  # no staging, no lease, no index: nothing of the run
@@ -83,7 +85,8 @@ def test_a_build_onto_a_full_tmpfs_fails_and_leaves_no_staging(tmp_path, small_t
                  "--sampler", "first_last", "--direct_running_mode", "in_memory"])
     err = capsys.readouterr().err
     assert code == 1, err
-    assert "No space left on device" in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("idp-corpus build failed: no space left on device"), last
     left = [os.path.relpath(os.path.join(root, name), output)
             for root, _, names in os.walk(output) for name in names]
     assert left == []
