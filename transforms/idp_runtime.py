@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
-from transforms.idp_inputs import PairInputs
+from transforms.idp_inputs import PairInputs, with_targets
 
 
 def token_logprob_stats(logprobs, generated, eos_ids):
@@ -68,8 +68,8 @@ class IdpModel:
         return self._revision
 
     def inputs(self, befores, afters, prompt: str):
-        """Processor output for a batch, on the device: one text per pair, images flat as
-        b0, a0, b1, a1, ..."""
+        """Processor output for a batch, on the device: one text per pair, each with its before
+        and after image."""
         return self._prepare(befores, afters, prompt)
 
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
@@ -102,8 +102,6 @@ class IdpModel:
     def _teacher_forced(self, batch, actions: Sequence[str]):
         import torch
         tokenizer = self.processor.tokenizer
-        prompt_ids = batch["input_ids"]
-        extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
         with self._model_lock, torch.inference_mode():
             targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
                        for action in actions]
@@ -112,10 +110,8 @@ class IdpModel:
             width = target_ids.shape[1]
             target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
             # Logits only where an action token is predicted, never (batch, prompt, vocab).
-            logits = self.model(
-                input_ids=torch.cat([prompt_ids, target_ids], 1),
-                attention_mask=torch.cat([batch["attention_mask"], target_mask], 1),
-                logits_to_keep=width + 1, **extra).logits[:, :width]
+            logits = self.model(**with_targets(self.model, batch, target_ids, target_mask),
+                                logits_to_keep=width + 1).logits[:, :width]
             logprobs = logits.float().log_softmax(-1).gather(2, target_ids[..., None])[..., 0]
             sums = (logprobs * target_mask).sum(1)
             counts = target_mask.sum(1)
