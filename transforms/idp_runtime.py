@@ -92,21 +92,27 @@ class IdpModel:
         """[(mean log-prob, summed log-prob, number of tokens)] of each given action, its tokens
         and an end-of-sequence, after the prompt and the two images: teacher forcing, one
         forward pass per chunk of at most max_batch pairs."""
+        tokenizer = self.processor.tokenizer
+        with self._model_lock:  # the tokenizer is not safe to share between threads
+            targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
+                       for action in actions]
+        return self.score_tokens(befores, afters, prompt, targets)
+
+    def score_tokens(self, befores, afters, prompt: str, targets: Sequence[Sequence[int]]):
+        """`score` of token ids (as generated, say) instead of texts, taken as they are."""
         size = self.max_batch or len(befores) or 1
         results = []
         for start in range(0, len(befores), size):
             batch = self.inputs(befores[start:start + size], afters[start:start + size], prompt)
-            results.extend(self._teacher_forced(batch, actions[start:start + size]))
+            results.extend(self._teacher_forced(batch, targets[start:start + size]))
         return results
 
-    def _teacher_forced(self, batch, actions: Sequence[str]):
+    def _teacher_forced(self, batch, targets: Sequence[Sequence[int]]):
         import torch
-        tokenizer = self.processor.tokenizer
         with self._model_lock, torch.inference_mode():
-            targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
-                       for action in actions]
             # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
-            target_ids, target_mask = right_padded(targets, tokenizer.pad_token_id or 0)
+            target_ids, target_mask = right_padded(
+                targets, self.processor.tokenizer.pad_token_id or 0)
             width = target_ids.shape[1]
             target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
             # Logits only where an action token is predicted, never (batch, prompt, vocab).
