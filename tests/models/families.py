@@ -227,10 +227,77 @@ def llava():
     return finish(model, processor.tokenizer), processor
 
 
+def chameleon():
+    from transformers import (ChameleonConfig, ChameleonForConditionalGeneration,
+                              ChameleonProcessor, ChameleonVQVAEConfig)
+    from transformers.models.chameleon.image_processing_pil_chameleon import (
+        ChameleonImageProcessorPil)
+    # The VQ codes' BPE tokens, named as Chameleon's vocabulary names them (digits as letters).
+    codes = ["IMGIMG" + "".join(chr(ord("A") + int(d)) for d in str(i)) + "Z" for i in range(16)]
+    tok = tokenizer(["<image>", "<racm3:break>", "<eoss>", "<reserved08706>", *codes],
+                    {"image_token": "<image>", "sep_token": "<reserved08706>"})
+    vq = ChameleonVQVAEConfig(embed_dim=8, num_embeddings=16, latent_channels=8, resolution=32,
+                              base_channels=32, channel_multiplier=[1, 1, 1, 1],
+                              num_res_blocks=1, attn_resolutions=[])
+    config = ChameleonConfig(
+        hidden_size=HIDDEN, intermediate_size=2 * HIDDEN, num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS, num_key_value_heads=HEADS, vq_config=vq.to_dict(),
+        vocabulary_map=tok.get_vocab(), initializer_range=INIT, **text_ids(tok))
+    processor = ChameleonProcessor(
+        image_processor=ChameleonImageProcessorPil(
+            size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tok, image_seq_length=16)
+    return finish(ChameleonForConditionalGeneration(config), tok), processor
+
+
+def emu3():
+    from transformers import (Emu3Config, Emu3ForConditionalGeneration, Emu3Processor,
+                              Emu3TextConfig, Emu3VQVAEConfig)
+    from transformers.models.emu3.image_processing_emu3 import Emu3ImageProcessor
+    names = {"image_token": "<image>", "boi_token": "<|image start|>",
+             "eoi_token": "<|image end|>", "image_wrapper_token": "<|image token|>",
+             "eof_token": "<|extra_201|>"}
+    codes = [f"<|visual token {i:06d}|>" for i in range(16)]
+    tok = tokenizer([*names.values(), "<|extra_200|>", *codes], names)
+    vq = Emu3VQVAEConfig(codebook_size=16, embed_dim=4, latent_channels=4, base_channels=32,
+                         channel_multiplier=[1, 1, 1, 1], num_res_blocks=1, attn_resolutions=[],
+                         hidden_size=32, num_attention_heads=1, temporal_downsample_factor=2)
+    text = Emu3TextConfig(hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+                          num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+                          num_key_value_heads=HEADS, initializer_range=INIT, **text_ids(tok))
+    config = Emu3Config(vq_config=vq, text_config=text, vocabulary_map=tok.get_vocab())
+    processor = Emu3Processor(
+        image_processor=Emu3ImageProcessor(min_pixels=32 * 32, max_pixels=48 * 48,
+                                           spatial_factor=8),
+        tokenizer=tok, chat_template=chat_template("<image>"))
+    return finish(Emu3ForConditionalGeneration(config), tok), processor
+
+
+def janus():
+    from transformers import (JanusConfig, JanusForConditionalGeneration, JanusProcessor,
+                              JanusVisionConfig, JanusVQVAEConfig)
+    from transformers.models.janus.image_processing_pil_janus import JanusImageProcessorPil
+    names = {"image_token": "<image_placeholder>", "boi_token": "<begin_of_image>",
+             "eoi_token": "<end_of_image>"}
+    tok = tokenizer(list(names.values()), names)
+    vision = JanusVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=LAYERS,
+                               num_attention_heads=2, image_size=32, patch_size=8,
+                               projection_dim=HIDDEN, num_image_tokens=16)
+    vq = JanusVQVAEConfig(embed_dim=8, num_embeddings=16, latent_channels=8, base_channels=32,
+                          channel_multiplier=[1, 1], num_res_blocks=1, num_patches=4,
+                          projection_dim=HIDDEN, image_token_embed_dim=HIDDEN)
+    config = JanusConfig(text_config=llama(tok), vision_config=vision, vq_config=vq,
+                         image_token_id=tok.convert_tokens_to_ids("<image_placeholder>"))
+    processor = JanusProcessor(
+        image_processor=JanusImageProcessorPil(size={"height": 32, "width": 32}),
+        tokenizer=tok, num_image_tokens=16, chat_template=chat_template("<image_placeholder>"))
+    return finish(JanusForConditionalGeneration(config), tok), processor
+
+
 # name -> builder. A family whose processor cannot be built here is not listed: see SKIPPED.
 FAMILIES: Dict[str, Callable[[], Tuple[object, object]]] = {
     "llava": llava, "llava_next": llava_next, "idefics3": idefics3, "paligemma": paligemma,
-    "gemma3": gemma3, "mllama": mllama,
+    "gemma3": gemma3, "mllama": mllama, "chameleon": chameleon, "emu3": emu3, "janus": janus,
 }
 
 # Families this machine cannot build, and exactly why. torchvision: PyPI's torchvision 0.28

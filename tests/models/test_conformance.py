@@ -32,18 +32,33 @@ TEACHER_FORCING_TOLERANCE = 1e-5
 MAX_NEW_TOKENS = 8
 
 
-def pictures(count, seed):
+def pictures(count, seed, size=None):
     """Frames of different sizes and aspects (landscape, portrait, square), smooth enough to
     survive resizing, so each family's size-dependent inputs (tiles, crops, grids) vary."""
     import cv2
     rng = np.random.default_rng(seed)
     sizes = [(48, 64), (64, 40), (40, 40), (36, 90)]
     return [cv2.resize(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8),
-                       sizes[(seed + i) % len(sizes)][::-1], interpolation=cv2.INTER_CUBIC)
-            for i in range(count)]
+                       (size or sizes[(seed + i) % len(sizes)])[::-1],
+                       interpolation=cv2.INTER_CUBIC) for i in range(count)]
 
 
 BEFORES, AFTERS = pictures(3, 0), pictures(3, 7)
+
+# Families whose image processor pads every image of a batch to the largest one, with an image
+# encoder whose convolutions then see the padding (transformers' own behaviour): an image's
+# codes near its border depend on its batch-mates' sizes. Their batched-equals-single checks
+# use equal-size pictures (as the frames of one video are); the mixed-size case is an expected
+# failure, strict, so that a fix upstream shows.
+PADS_TO_BATCH = {"emu3": "Emu3ImageProcessor pads to the batch's largest image; its VQ "
+                         "encoder sees the padding"}
+
+
+def pictures_for(name):
+    """(befores, afters): mixed sizes, or one size for the families above."""
+    if name in PADS_TO_BATCH:
+        return pictures(3, 0, size=(48, 64)), pictures(3, 7, size=(48, 64))
+    return BEFORES, AFTERS
 
 
 def greedy(model, befores, afters):
@@ -122,11 +137,10 @@ def test_each_prompt_gets_its_before_then_after_image(family):
     assert not matches(first, alone(AFTERS[0]))
 
 
-def test_batched_caption_equals_one_pair_at_a_time(family):
-    name, handler, model = family
-    batched = greedy(model, BEFORES, AFTERS)
-    for i in range(len(BEFORES)):
-        (single,) = greedy(model, [BEFORES[i]], [AFTERS[i]])
+def assert_batch_equals_single(name, model, befores, afters):
+    batched = greedy(model, befores, afters)
+    for i in range(len(befores)):
+        (single,) = greedy(model, [befores[i]], [afters[i]])
         (tokens, logprobs, gaps), (alone_tokens, alone_logprobs, alone_gaps) = batched[i], single
         for t, (a, b) in enumerate(zip(tokens, alone_tokens)):
             if a != b:  # only a near tie may go either way, and then the rest follows it
@@ -136,10 +150,24 @@ def test_batched_caption_equals_one_pair_at_a_time(family):
             assert tokens == alone_tokens, (name, i)
             assert np.mean(logprobs) == pytest.approx(np.mean(alone_logprobs),
                                                       abs=BATCH_SCORE_TOLERANCE)
+    return batched
+
+
+def test_batched_caption_equals_one_pair_at_a_time(family):
+    name, handler, model = family
+    befores, afters = pictures_for(name)
+    batched = assert_batch_equals_single(name, model, befores, afters)
     # The handler's own captions are these tokens, decoded.
-    texts = [text for text, *_ in model.caption(BEFORES, AFTERS, DEFAULT_PROMPT, MAX_NEW_TOKENS)]
+    texts = [text for text, *_ in model.caption(befores, afters, DEFAULT_PROMPT, MAX_NEW_TOKENS)]
     assert texts == model.processor.batch_decode([t for t, _, _ in batched],
                                                  skip_special_tokens=True)
+
+
+@pytest.mark.parametrize("name", sorted(PADS_TO_BATCH))
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="see PADS_TO_BATCH")
+def test_mixed_size_batches_of_padding_families(name, families):
+    _, model = families.loaded(name)
+    assert_batch_equals_single(name, model, BEFORES, AFTERS)
 
 
 def test_teacher_forced_score_is_generations_own_log_probability(family):
@@ -156,10 +184,11 @@ def test_labelled_pairs_score_through_the_handler(family):
     """A labelled batch (one text per pair) goes through the handler's scoring path."""
     import dataclasses
     name, handler, model = family
+    befores, afters = pictures_for(name)
     pairs = []
     for i, label in enumerate(["open the drawer", "cut the bread", "fold the towel"]):
-        pair = make_pair(f"k{i}", BEFORES[i].shape[:2], AFTERS[i].shape[:2], seed=i)
-        pair = dataclasses.replace(pair, before=BEFORES[i], after=AFTERS[i])
+        pair = make_pair(f"k{i}", seed=i)
+        pair = dataclasses.replace(pair, before=befores[i], after=afters[i])
         source = dataclasses.replace(pair.meta.source, label=label)
         pairs.append(dataclasses.replace(pair, meta=dataclasses.replace(pair.meta, source=source)))
     results = [r.inference for r in handler.run_inference(pairs, model)]
