@@ -67,9 +67,22 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     from transforms.idp_model import CaptionConfig
     config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
                            **({"prompt": args.prompt} if args.prompt else {}))
+    from pipelines.preflight import check_caption_model
+    problem = check_caption_model(config)
+    if problem:
+        print(f"idp-corpus score: {problem}", file=sys.stderr)
+        return 2
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         compose(pipeline, args.input, args.output, config)
-    print(f"wrote {args.output}/scores.parquet and {args.output}/best.jsonl")
+    from pipelines.score import outcome
+    counts = outcome(args.output)
+    if counts["failed"] == counts["candidates"]:
+        print(f"idp-corpus score: none of the {counts['candidates']} candidates could be scored; "
+              f"reasons in {args.output}/scores.parquet (reason, error)", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}/scores.parquet and {args.output}/best.jsonl: "
+          f"{counts['candidates'] - counts['failed']} candidates scored, {counts['failed']} failed"
+          + (" (reason, error columns)" if counts["failed"] else ""))
     return 0
 
 

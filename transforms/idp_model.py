@@ -93,6 +93,23 @@ def local_model_path(model: str, cache_dir: Optional[str] = None) -> str:
     return target
 
 
+# Packages some families' processors import that the core install leaves out, and the extra
+# that adds them (pyproject.toml).
+PROCESSOR_EXTRAS = {"torchvision": "processors", "num2words": "processors"}
+
+
+def missing_extra(message: str) -> str:
+    """A hint naming the extra to install, when a load failed for want of one of its packages;
+    "" otherwise."""
+    missing = sorted(name for name in PROCESSOR_EXTRAS if name in message.lower())
+    if not missing:
+        return ""
+    extras = sorted({PROCESSOR_EXTRAS[name] for name in missing})
+    return (f" (this model's processor needs {' and '.join(missing)}: pip install "
+            f"'idp-corpus[{','.join(extras)}]', with the torchvision build that matches your "
+            "torch, e.g. from https://download.pytorch.org/whl/cpu for a CPU torch)")
+
+
 def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """(revision to load both processor and model with, the commit hash it points to, if known).
 
