@@ -31,9 +31,20 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
     except ValueError as error:
         print(f"idp-corpus train-idp: {error}", file=sys.stderr)
         return 2
+    from training.lora import NoLoraTargets
     from training.train import run
-    run(config, log=lambda line: print(line, flush=True))
+    try:
+        record = run(config, log=lambda line: print(line, flush=True))
+    except NoLoraTargets as error:
+        print(f"idp-corpus train-idp: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {config.output} (model, README.md card, training.json)")
+    errors = record["evaluation"].get("errors")
+    if errors:
+        print(f"idp-corpus train-idp: the model is saved, but its evaluation failed: "
+              + "; ".join(f"{name}: {error}" for name, error in sorted(errors.items())),
+              file=sys.stderr)
+        return 1
     return 0
 
 

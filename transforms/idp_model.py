@@ -125,6 +125,21 @@ def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Opt
     return resolved, getattr(resolved, "resolved", None)
 
 
+def load_pretrained(path: str, dtype, revision: Optional[str] = None,
+                    trust_remote_code: bool = False):
+    """(processor, model) of a saved or hub model through the Auto classes: how captioning,
+    scoring and train-idp all load one."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    common = dict(revision=revision, trust_remote_code=trust_remote_code)
+    processor = AutoProcessor.from_pretrained(path, **common)
+    # Decoder-only generation continues from the last position: pad on the left.
+    processor.tokenizer.padding_side = "left"
+    if processor.tokenizer.pad_token is None:
+        processor.tokenizer.pad_token = processor.tokenizer.eos_token
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
+    return processor, model
+
+
 class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
     """Captions FramePairs or StagedTriples with a transformers image-text-to-text model."""
 
@@ -134,7 +149,6 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
 
     def load_model(self) -> IdpModel:
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
 
         config = self._config
         device = resolve_device(config.device)
@@ -144,13 +158,7 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
             dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         path = local_model_path(config.model)
         revision, commit = pin_revision(path, config.revision)
-        common = dict(revision=revision, trust_remote_code=config.trust_remote_code)
-        processor = AutoProcessor.from_pretrained(path, **common)
-        # Decoder-only generation continues from the last position: pad on the left.
-        processor.tokenizer.padding_side = "left"
-        if processor.tokenizer.pad_token is None:
-            processor.tokenizer.pad_token = processor.tokenizer.eos_token
-        model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
+        processor, model = load_pretrained(path, dtype, revision, config.trust_remote_code)
         model.to(device).eval()
         commit = commit or getattr(model.config, "_commit_hash", None)  # transformers < 5
         return IdpModel(processor, model, device, commit or config.revision,
