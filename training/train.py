@@ -43,6 +43,15 @@ def starting_model(config: TrainConfig, train: List[Example], base: str):
     return model, processor
 
 
+def keep_batch_statistics(model) -> None:
+    """Batch-norm layers (VQ image tokenizers: Emu3's) keep their running statistics: a few
+    batches of frames must not re-estimate how the model tokenizes images."""
+    import torch
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
 def _check_resumable(folder: str, config: TrainConfig) -> None:
     path = os.path.join(folder, "run.json")
     wanted = {name: getattr(config, name) for name in RUN_FIELDS}
@@ -91,6 +100,7 @@ def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
                   if k not in ("target_ids", "target_mask", "labels")}
         model = add_lora(model, config.lora_rank, config.lora_alpha, sample, log)
     model.to(device).train()
+    keep_batch_statistics(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
