@@ -8,7 +8,7 @@ scoring cannot drift apart.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -17,14 +17,15 @@ from transforms.idp_runtime import right_padded
 
 
 class BatchEncoder:
-    def __init__(self, processor, prompt: str):
+    def __init__(self, processor, prompt: str, prompt_template: Optional[str] = None):
         import torch
         self.processor, self.tokenizer, self.prompt = processor, processor.tokenizer, prompt
         # Prompts are left-padded, as at inference: the targets follow every prompt's end.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self._inputs = PairInputs(processor, "cpu", torch.float32)
+        self._inputs = PairInputs(processor, "cpu", torch.float32,
+                                  prompt_template=prompt_template)
         eos = self.tokenizer.eos_token_id
         self.eos_id = eos if isinstance(eos, int) else eos[0]
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \

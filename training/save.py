@@ -25,7 +25,8 @@ def finish(config: TrainConfig, model, processor, device: str, held: List, count
     model.save_pretrained(config.output)
     processor.save_pretrained(config.output)
 
-    idp = IdpModel(processor, model, device, revision=None, max_batch=64)
+    idp = IdpModel(processor, model, device, revision=None, max_batch=64,
+                   prompt_template=config.prompt_template or None)
     evaluation: Dict = {}
     sets = {"held_out": (lambda: items_from_examples(held)) if held else None,
             "eval_set": (lambda: items_from_manifest(config.eval_set)) if config.eval_set

@@ -21,7 +21,7 @@ from training.tiny_model import CHAT_TEMPLATE, TinyModelConfig, build_tiny_llava
 
 # Settings that change what a run computes: a resumed run must share them.
 RUN_FIELDS = ("data", "model", "tiny", "lora", "lora_rank", "lora_alpha", "steps", "batch_size",
-              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt")
+              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt", "prompt_template")
 
 
 def _tokenizer_texts(examples: List[Example], prompt: str) -> List[str]:
@@ -91,7 +91,7 @@ def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
     model, processor = starting_model(config, train, os.path.join(folder, "base"))
-    encoder = BatchEncoder(processor, config.prompt)
+    encoder = BatchEncoder(processor, config.prompt, config.prompt_template or None)
     prepare = lambda step: _inputs(encoder, train, batch_indices(  # noqa: E731
         step, config.batch_size, len(train), config.seed))
     if config.lora:

@@ -88,8 +88,10 @@ class PairInputs:
     """`(befores, afters, prompt)` -> the processor's batch on the model's device: one text per
     pair, each with its images (arrays or JPEG bytes) nested as [[b0, a0], [b1, a1], ...]."""
 
-    def __init__(self, processor, device: str, dtype, tokenizer_lock=None):
+    def __init__(self, processor, device: str, dtype, tokenizer_lock=None,
+                 prompt_template: Optional[str] = None):
         self.processor, self.device, self.dtype = processor, device, dtype
+        self.prompt_template = prompt_template  # None: the chat template or documented format
         self._short_side = input_short_side(getattr(processor, "image_processor", None))
         self._text_rows = {}  # prompt text -> its one-pair processor output (fixed-size only)
         self._shared_fits = self._short_side is not None  # until a batch shows it does not
@@ -99,7 +101,7 @@ class PairInputs:
         self._tokenizer_lock = tokenizer_lock or threading.Lock()
 
     def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
-        text = render_prompt(self.processor, prompt)
+        text = render_prompt(self.processor, prompt, self.prompt_template)
         images = self._at_model_scale(
             [image for pair in zip(befores, afters) for image in pair])
         batch = self._shared_text(text, images)

@@ -50,6 +50,13 @@ def pair_images(batch: Sequence[Example]) -> Tuple[List[Any], List[Any]]:
     return [before for before, _ in images], [after for _, after in images]
 
 
+def caption_prompt_id(config: CaptionConfig) -> str:
+    """The prompt's id; a --prompt-template is part of what the model was asked."""
+    if config.prompt_template is None:
+        return prompt_id(config.prompt)
+    return prompt_id(config.prompt_template.replace("{prompt}", config.prompt))
+
+
 def cuda_available() -> bool:
     """Asks NVML, not the CUDA runtime: this also runs in the launching process at pipeline
     construction, and initialising CUDA there breaks CUDA in the workers it forks later."""
@@ -162,7 +169,7 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
         model.to(device).eval()
         commit = commit or getattr(model.config, "_commit_hash", None)  # transformers < 5
         return IdpModel(processor, model, device, commit or config.revision,
-                        max_batch=config.batch_size)
+                        max_batch=config.batch_size, prompt_template=config.prompt_template)
 
     def run_inference(
             self, batch: Sequence[Example], model: IdpModel,
@@ -177,7 +184,7 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
                                 config.max_new_tokens) if unlabelled else []
         scores = model.score(*pair_images(labelled), config.prompt,
                              [pair.meta.source.label for pair in labelled]) if labelled else []
-        revision, pid = model.revision(), prompt_id(config.prompt)
+        revision, pid = model.revision(), caption_prompt_id(config)
         provenance = dict(model_id=config.model, model_revision=revision, prompt_id=pid)
         decoding = f"greedy,max_new_tokens={config.max_new_tokens}"
         for pair, (text, score, num_tokens, ended) in zip(unlabelled, answers):
@@ -221,5 +228,5 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
         """What to stamp on a run's stats: which model, revision and prompt captioned it."""
         config = self._config
         return {"model_id": config.model, "model_revision": config.revision,
-                "prompt_id": prompt_id(config.prompt), "decoding": "greedy",
+                "prompt_id": caption_prompt_id(config), "decoding": "greedy",
                 "max_new_tokens": config.max_new_tokens}

@@ -53,7 +53,7 @@ class IdpModel:
     """
 
     def __init__(self, processor, model, device: str, revision: Optional[str],
-                 max_batch: int = 0):
+                 max_batch: int = 0, prompt_template: Optional[str] = None):
         self.processor, self.model, self.device, self._revision = processor, model, device, revision
         self.max_batch = max_batch  # 0: no cap
         eos = model.generation_config.eos_token_id
@@ -61,7 +61,8 @@ class IdpModel:
             eos = processor.tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
         self._model_lock = threading.Lock()
-        self._prepare = PairInputs(processor, device, model.dtype, self._model_lock)
+        self._prepare = PairInputs(processor, device, model.dtype, self._model_lock,
+                                   prompt_template)
         self._ahead = ThreadPoolExecutor(1, thread_name_prefix="idp-prepare")  # next chunk
 
     def revision(self) -> Optional[str]:

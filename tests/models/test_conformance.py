@@ -24,7 +24,7 @@ import torch
 
 from tests.models.families import FAMILIES, SKIPPED
 from tests.transforms.conftest import make_pair
-from transforms.prompt import DEFAULT_PROMPT
+from transforms.prompt import DEFAULT_PROMPT, build_messages, render_prompt
 
 NEAR_TIE = 1e-4
 BATCH_SCORE_TOLERANCE = 1e-4
@@ -197,3 +197,26 @@ def test_labelled_pairs_score_through_the_handler(family):
     for caption, (mean, _, count) in zip(results, alone):
         assert caption.source == "human" and caption.num_tokens == count
         assert caption.idp_score == pytest.approx(mean, abs=BATCH_SCORE_TOLERANCE)
+
+
+def test_the_prompt_is_in_the_models_own_format(family):
+    """The chat template where the processor has one, else the family's documented format:
+    for PaliGemma, big_vision's "<image>...<image><bos>PROMPT\\n"."""
+    name, handler, model = family
+    ids = model.inputs(BEFORES[:1], AFTERS[:1], DEFAULT_PROMPT)["input_ids"][0].tolist()
+    text = model.processor.tokenizer.decode(ids)
+    if getattr(model.processor, "chat_template", None):
+        assert render_prompt(model.processor, DEFAULT_PROMPT) == \
+            model.processor.apply_chat_template(build_messages(DEFAULT_PROMPT),
+                                                add_generation_prompt=True, tokenize=False)
+        assert DEFAULT_PROMPT in text
+    else:
+        assert name in ("paligemma", "chameleon"), name
+    processor = model.processor
+    if name == "paligemma":
+        image = processor.image_token * processor.image_seq_length
+        assert text == 2 * image + "<bos>" + DEFAULT_PROMPT + "\n"
+    if name == "chameleon":  # each image wrapped, then the prompt and the answer separator
+        image = processor.image_start_token + processor.image_token * \
+            processor.image_seq_length + processor.image_end_token
+        assert text == 2 * image + DEFAULT_PROMPT + processor.tokenizer.sep_token
