@@ -6,6 +6,7 @@ default, LoRA (peft) with --lora for models too large for that.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -21,7 +22,8 @@ from training.tiny_model import CHAT_TEMPLATE, TinyModelConfig, build_tiny_llava
 
 # Settings that change what a run computes: a resumed run must share them.
 RUN_FIELDS = ("data", "model", "tiny", "lora", "lora_rank", "lora_alpha", "steps", "batch_size",
-              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt", "prompt_template")
+              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt",
+              "prompt_template")
 
 
 def _tokenizer_texts(examples: List[Example], prompt: str) -> List[str]:
@@ -58,7 +60,10 @@ def _check_resumable(folder: str, config: TrainConfig) -> None:
     if os.path.exists(path):
         with open(path) as handle:
             found = json.load(handle)
-        changed = sorted(name for name in wanted if found.get(name) != wanted[name])
+        # A field newer than the run's record holds its default there.
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+        changed = sorted(name for name in wanted
+                         if found.get(name, defaults[name]) != wanted[name])
         if changed:
             raise ValueError(f"{folder} holds checkpoints of a run with other settings "
                              f"({', '.join(changed)}); use another --output or delete it")

@@ -137,7 +137,8 @@ class PairInputs:
         if one is None:
             one = self._text_rows[text] = self._processor(text, images[:2])
         pixels = self.processor.image_processor(
-            per_prompt(images), return_tensors="pt", input_data_format="channels_last", device=self.device)
+            per_prompt(images), return_tensors="pt", input_data_format="channels_last",
+            device=self.device)
         values = pixels.get("pixel_values")
         if (set(pixels.keys()) != {"pixel_values"} or values.shape[0] != len(images)
                 or one["pixel_values"].shape[1:] != values.shape[1:]):
