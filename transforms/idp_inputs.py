@@ -167,9 +167,9 @@ def with_targets(model, batch, target_ids, target_mask) -> dict:
     import torch
     kwargs = {key: value for key, value in batch.items()
               if key not in TARGET_KEYS and key not in ("input_ids", "attention_mask")}
-    extend = getattr(model, "_update_model_kwargs_for_generation")
-    for _ in range(target_ids.shape[1]):
-        kwargs = extend({}, kwargs, is_encoder_decoder=False, num_new_tokens=1)
+    for _ in range(target_ids.shape[1]):  # one at a time: some models extend by one, whatever asked
+        kwargs = model._update_model_kwargs_for_generation(
+            {}, kwargs, is_encoder_decoder=False, num_new_tokens=1)
     kwargs.pop("cache", None)
     return {**kwargs,
             "input_ids": torch.cat([batch["input_ids"], target_ids], 1),

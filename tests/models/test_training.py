@@ -80,3 +80,21 @@ def test_lora_trains_the_language_projections_and_the_projector(name, families, 
     if name not in ("chameleon", "emu3"):  # images enter as VQ tokens: there is no projector
         assert projector and in_projector, (name, said)
     assert len(caption_with(tmp_path)) == 2
+
+
+def test_a_failing_evaluation_loses_neither_the_model_nor_its_record(families, shards, tmp_path,
+                                                                     monkeypatch):
+    import json
+
+    import training.save
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(training.save, "evaluate", broken)
+    record, lines = train(families, "llava", shards, tmp_path, steps=1)
+    assert record["evaluation"]["errors"] == {"held_out": "RuntimeError: evaluation broke"}
+    assert json.loads((tmp_path / "training.json").read_text())["evaluation"]["errors"]
+    assert "evaluation failed: RuntimeError: evaluation broke" in (tmp_path / "README.md").read_text()
+    assert any("evaluation failed" in line for line in lines)
+    assert len(caption_with(tmp_path)) == 2
