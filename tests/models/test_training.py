@@ -95,6 +95,7 @@ def test_a_failing_evaluation_loses_neither_the_model_nor_its_record(families, s
     record, lines = train(families, "llava", shards, tmp_path, steps=1)
     assert record["evaluation"]["errors"] == {"held_out": "RuntimeError: evaluation broke"}
     assert json.loads((tmp_path / "training.json").read_text())["evaluation"]["errors"]
-    assert "evaluation failed: RuntimeError: evaluation broke" in (tmp_path / "README.md").read_text()
+    card = (tmp_path / "README.md").read_text()
+    assert "evaluation failed: RuntimeError: evaluation broke" in card
     assert any("evaluation failed" in line for line in lines)
     assert len(caption_with(tmp_path)) == 2
