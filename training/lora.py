@@ -23,12 +23,10 @@ class NoLoraTargets(ValueError):
 def language_projections(model) -> List[str]:
     """Full names of the linear layers inside the decoder's attention and MLP blocks."""
     import torch
-    decoder = model.get_decoder()
+    in_decoder = {id(module) for module in model.get_decoder().modules()}
     found = []
     for name, module in model.named_modules():
-        if not type(module).__name__.endswith(BLOCK_SUFFIXES):
-            continue
-        if not any(module is inner for inner in decoder.modules()):
+        if id(module) not in in_decoder or not type(module).__name__.endswith(BLOCK_SUFFIXES):
             continue
         found += [f"{name}.{child}" for child, layer in module.named_modules()
                   if child and isinstance(layer, torch.nn.Linear)]
