@@ -32,6 +32,8 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from benchmarks.idefics3_shape import SHAPES as IDEFICS3_SHAPES, build_idefics3
+
 SHAPES = {
     # CLIP ViT-L/14 at 336 px (576 patches per image) and a Qwen2-1.5B-shaped language model.
     "llava-1.5b": dict(
@@ -76,7 +78,10 @@ def ensure_beam_importable() -> None:
 
 
 def build_model(shape: str, device: str, dtype, image_backend: str = "auto"):
-    """A random-weight LLaVA model and an offline processor (tokenizer as in fixtures.tiny_vlm)."""
+    """A random-weight LLaVA (or Idefics3) model and an offline processor (tokenizer as in
+    fixtures.tiny_vlm)."""
+    if shape in IDEFICS3_SHAPES:
+        return build_idefics3(shape, device, dtype)
     import torch
     from transformers import (CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration,
                               LlavaProcessor, Qwen2Config)
@@ -180,7 +185,8 @@ def previous_inputs(self, befores, afters, prompt):
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", choices=sorted(SHAPES), default="llava-1.5b")
+    parser.add_argument("--shape", choices=sorted(SHAPES) + sorted(IDEFICS3_SHAPES),
+                        default="llava-1.5b", help="idefics3-*: run with --modes raw,handler")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sizes", default="1,2,4,8,16,32,64,128")
     parser.add_argument("--new-tokens", type=int, default=24)

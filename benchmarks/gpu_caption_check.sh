@@ -14,3 +14,7 @@ print("torch", torch.__version__, "transformers", transformers.__version__, "tor
 PY
 python -m benchmarks.caption_gpu --sizes 1,8,32,64,128 --repeats 2 \
   --json "$out/caption_gpu.json" 2>&1 | grep -v Warning | tail -n 40
+# A family whose processor splits frames into crops per prompt (Idefics3-8B-shaped, 8.5B
+# parameters, ~4,500 prompt tokens a 720p pair): batch 128 would need ~75 GiB of KV cache.
+python -m benchmarks.caption_gpu --shape idefics3-8b --sizes 8,32,64 --repeats 1 \
+  --modes raw,handler --json "$out/caption_gpu_idefics3.json" 2>&1 | grep -v Warning | tail -n 10

@@ -74,11 +74,29 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.build import pipeline_options
     from pipelines.score import compose
     from transforms.idp_model import CaptionConfig
-    config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
-                           **({"prompt": args.prompt} if args.prompt else {}))
+    try:
+        config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
+                               prompt_template=args.prompt_template,
+                               **({"prompt": args.prompt} if args.prompt else {}))
+    except ValueError as error:
+        print(f"idp-corpus score: {error}", file=sys.stderr)
+        return 2
+    from pipelines.preflight import check_caption_model
+    problem = check_caption_model(config)
+    if problem:
+        print(f"idp-corpus score: {problem}", file=sys.stderr)
+        return 2
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         compose(pipeline, args.input, args.output, config)
-    print(f"wrote {args.output}/scores.parquet and {args.output}/best.jsonl")
+    from pipelines.score import outcome
+    counts = outcome(args.output)
+    if counts["failed"] == counts["candidates"]:
+        print(f"idp-corpus score: none of the {counts['candidates']} candidates could be scored; "
+              f"reasons in {args.output}/scores.parquet (reason, error)", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}/scores.parquet and {args.output}/best.jsonl: "
+          f"{counts['candidates'] - counts['failed']} candidates scored, {counts['failed']} failed"
+          + (" (reason, error columns)" if counts["failed"] else ""))
     return 0
 
 
@@ -188,6 +206,9 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
     score.add_argument("--device", default="auto", help="auto, cpu or cuda")
     score.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
+    score.add_argument("--prompt-template", default=None,
+                       help="model text around the prompt, '{image}{image}{prompt}' style, for a "
+                            "processor without a chat template (default: the build's)")
     score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
     validate.add_argument("dataset", help="dataset folder or fsspec URL")

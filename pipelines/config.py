@@ -43,6 +43,10 @@ CAPTION_HELP = {
     "model": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model",
     "revision": "model revision (branch, tag or commit) to load",
     "prompt": "prompt text asking for the action between the two images",
+    "prompt_template": "model text around the prompt for a processor without a chat template, "
+                       "'{image}' twice (before, after) and '{prompt}' once, e.g. "
+                       "'{image}{image}{prompt}' (default: the chat template or the family's "
+                       "documented format)",
     "batch_size": "largest batch of pairs per generate call",
     "min_batch_size": "smallest batch of pairs per generate call",
     "max_new_tokens": "most tokens generated per action",

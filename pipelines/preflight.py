@@ -197,15 +197,23 @@ def _caption_one_pair(caption_config) -> str:
 def check_model(config: BuildConfig) -> Optional[str]:
     if config.caption is None:
         return None
+    return check_caption_model(config.caption)
+
+
+def check_caption_model(caption) -> Optional[str]:
+    """None, or why the model cannot caption (in a child process: nothing stays loaded here)."""
     from transforms.isolation import ChildFailed, IsolatedCall
+    from transforms.idp_model import missing_extra
     child = IsolatedCall(timeout_seconds=1800, preload=("transforms.idp_model",))
     try:
-        child.call(_caption_one_pair, config.caption)
+        child.call(_caption_one_pair, caption)
     except ChildFailed as error:
-        return f"the model {config.caption.model!r} could not caption a test pair: {error}"
+        return (f"the model {caption.model!r} could not caption a test pair: {error}"
+                + missing_extra(str(error)))
     except Exception as error:  # noqa: BLE001 - whatever loading raised is the message
-        return (f"the model {config.caption.model!r} could not caption a test pair: "
-                f"{type(error).__name__}: {str(error)[:300]}")
+        message = " ".join(str(error).split())  # one line, however the library wrapped it
+        return (f"the model {caption.model!r} could not caption a test pair: "
+                f"{type(error).__name__}: {message[:300]}" + missing_extra(message))
     finally:
         child.close()
     return None

@@ -1,54 +1,47 @@
-"""Model inputs for IDP training: the pipeline's own prompt and processor, the loss on the action.
+"""Model inputs for IDP training: built by the pipeline's own input code, the loss on the action.
 
-Every example shares one prompt, so its token ids are made once by the processor (image
-placeholders expanded as at inference); each example appends its action and an end-of-sequence,
-and only those tokens are in the loss.
+A batch is what captioning and scoring give the model (transforms/idp_inputs.py: the processor
+on the real images, nested per prompt, every output it makes, in each family's layout), followed
+by each example's action and an end-of-sequence extended as scoring extends it (`with_targets`);
+only those tokens are in the loss. One place builds model inputs, so training, captioning and
+scoring cannot drift apart.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from transforms.idp_inputs import input_short_side
+from transforms.idp_inputs import PairInputs, with_targets
 from transforms.idp_runtime import right_padded
-from transforms.prompt import render_prompt
 
 
 class BatchEncoder:
-    def __init__(self, processor, prompt: str):
-        self.processor, self.tokenizer = processor, processor.tokenizer
-        # Any image size gives the same prompt tokens with a fixed-size processor.
-        size = 2 * (input_short_side(processor.image_processor) or 224)
-        blank = np.zeros((size, size, 3), np.uint8)
-        encoded = processor(images=[blank, blank], text=[render_prompt(processor, prompt)],
-                            return_tensors="pt")
-        self.prompt_ids: List[int] = encoded["input_ids"][0].tolist()
+    def __init__(self, processor, prompt: str, prompt_template: Optional[str] = None):
+        import torch
+        self.processor, self.tokenizer, self.prompt = processor, processor.tokenizer, prompt
+        # Prompts are left-padded, as at inference: the targets follow every prompt's end.
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._inputs = PairInputs(processor, "cpu", torch.float32,
+                                  prompt_template=prompt_template)
         eos = self.tokenizer.eos_token_id
         self.eos_id = eos if isinstance(eos, int) else eos[0]
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \
             else self.eos_id
 
-    def pixel_values(self, images: Sequence[np.ndarray]):
-        """Processor-normalised images, (len(images), 3, H, W) float32."""
-        return self.processor.image_processor(
-            images=list(images), return_tensors="pt",
-            input_data_format="channels_last")["pixel_values"]
-
     def action_ids(self, action: str) -> List[int]:
         return self.tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_id]
 
-    def batch(self, pixels, actions: Sequence[str]) -> Dict:
-        """Inputs for one step. `pixels` is (batch, 2, 3, H, W): before and after per example,
-        flattened to b0, a0, b1, a1, ... as the processor orders them. Targets are each action
-        and an end-of-sequence, right-padded; `target_mask` marks the real ones."""
-        import torch
+    def batch(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray],
+              actions: Sequence[str]) -> Dict:
+        """Inputs for one step: the processor's batch of the pairs and the prompt (on CPU), and
+        each action and an end-of-sequence right-padded as `target_ids` (`target_mask` 1 on the
+        real ones)."""
+        batch = dict(self._inputs(befores, afters, self.prompt))
         target_ids, target_mask = right_padded([self.action_ids(a) for a in actions], self.pad_id)
-        prompt = torch.as_tensor(self.prompt_ids).expand(len(actions), -1)
-        return {"input_ids": torch.cat([prompt, target_ids], 1),
-                "attention_mask": torch.cat([torch.ones_like(prompt), target_mask], 1),
-                "pixel_values": pixels.reshape(-1, *pixels.shape[2:]),
-                "target_ids": target_ids, "target_mask": target_mask}
+        return {**batch, "target_ids": target_ids, "target_mask": target_mask}
 
 
 def action_loss(model, batch: Dict):
@@ -57,9 +50,9 @@ def action_loss(model, batch: Dict):
     import torch
     target_ids, target_mask = batch["target_ids"], batch["target_mask"]
     width = target_ids.shape[1]
-    inputs = {k: v for k, v in batch.items() if k not in ("target_ids", "target_mask")}
+    prompt = {k: v for k, v in batch.items() if k not in ("target_ids", "target_mask")}
+    inputs = with_targets(model, prompt, target_ids, target_mask)
     logits = model(**inputs, logits_to_keep=width + 1).logits[:, :width]
     losses = torch.nn.functional.cross_entropy(
         logits.float().transpose(1, 2), target_ids, reduction="none")
     return (losses * target_mask).sum() / target_mask.sum()
-

@@ -31,8 +31,10 @@ def command_line(config: Dict) -> str:
 
 def _metrics_table(evaluation: Dict) -> str:
     sets = [name for name in ("held_out", "eval_set") if name in evaluation]
+    failed = "".join(f"The {name.replace('_', ' ')} evaluation failed: {error}\n\n"
+                     for name, error in sorted(evaluation.get("errors", {}).items()))
     if not sets:
-        return "No evaluation was run.\n"
+        return failed or "No evaluation was run.\n"
     lines = ["| metric | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
     for key, name in METRIC_NAMES.items():
         values = [evaluation[s].get(key) for s in sets]
@@ -40,7 +42,7 @@ def _metrics_table(evaluation: Dict) -> str:
             lines.append(f"| {name} | " + " | ".join(
                 "-" if v is None else f"{v:.3f}" for v in values) + " |")
     lines.append("| pairs | " + " | ".join(str(evaluation[s]["items"]) for s in sets) + " |")
-    return "\n".join(lines) + "\n"
+    return failed + "\n".join(lines) + "\n"
 
 
 def write_card(output: str, record: Dict) -> None:

@@ -31,9 +31,20 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
     except ValueError as error:
         print(f"idp-corpus train-idp: {error}", file=sys.stderr)
         return 2
+    from training.lora import NoLoraTargets
     from training.train import run
-    run(config, log=lambda line: print(line, flush=True))
+    try:
+        record = run(config, log=lambda line: print(line, flush=True))
+    except NoLoraTargets as error:
+        print(f"idp-corpus train-idp: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {config.output} (model, README.md card, training.json)")
+    errors = record["evaluation"].get("errors")
+    if errors:
+        print(f"idp-corpus train-idp: the model is saved, but its evaluation failed: "
+              + "; ".join(f"{name}: {error}" for name, error in sorted(errors.items())),
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -51,7 +62,8 @@ def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
         print(f"idp-corpus eval-idp: no labelled pairs in {args.data}", file=sys.stderr)
         return 1
     model = IdpModelHandler(CaptionConfig(model=args.model, batch_size=args.batch_size,
-                                          device=args.device)).load_model()
+                                          device=args.device,
+                                          prompt_template=args.prompt_template)).load_model()
     result, rows = evaluate(model, items, prompt, args.max_new_tokens)
     result = {"model": args.model, "data": args.data, **result}
     if args.output:
@@ -86,4 +98,7 @@ def add_training_commands(commands) -> None:
     evaluate.add_argument("--max-new-tokens", type=int, default=24)
     evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda")
     evaluate.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
+    evaluate.add_argument("--prompt-template", default=None,
+                          help="model text around the prompt, '{image}{image}{prompt}' style "
+                               "(default: the chat template or the family's documented format)")
     evaluate.set_defaults(handler=_eval)

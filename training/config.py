@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from transforms.prompt import DEFAULT_PROMPT
+from transforms.prompt import DEFAULT_PROMPT, check_template
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +41,15 @@ class TrainConfig:
     device: str = dataclasses.field(default="auto", metadata={"help": "auto, cpu or cuda"})
     prompt: str = dataclasses.field(default=DEFAULT_PROMPT, metadata={
         "help": "the prompt the model learns to answer: keep the pipeline's"})
+    prompt_template: str = dataclasses.field(default="", metadata={
+        "help": "model text around the prompt, '{image}{image}{prompt}' style, for a processor "
+                "without a chat template (default: the chat template or the family's documented "
+                "format); caption with the same one"})
 
     def __post_init__(self):
         if bool(self.model) == self.tiny:
             raise ValueError("give exactly one of --model (a model to fine-tune) or --tiny")
+        if self.prompt_template:
+            check_template(self.prompt_template)
         if self.steps < 1 or self.batch_size < 1 or not 0 <= self.held_out < 1:
             raise ValueError("need steps >= 1, batch_size >= 1, 0 <= held_out < 1")

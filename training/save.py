@@ -25,15 +25,24 @@ def finish(config: TrainConfig, model, processor, device: str, held: List, count
     model.save_pretrained(config.output)
     processor.save_pretrained(config.output)
 
-    idp = IdpModel(processor, model, device, revision=None, max_batch=64)
-    evaluation = {}
-    if held:
-        evaluation["held_out"], _ = evaluate(idp, items_from_examples(held), config.prompt)
-        log(f"train-idp: held-out {_summary(evaluation['held_out'])}")
-    if config.eval_set:
-        evaluation["eval_set"], rows = evaluate(idp, items_from_manifest(config.eval_set),
-                                                config.prompt)
-        log(f"train-idp: eval set {_summary(evaluation['eval_set'])}")
+    idp = IdpModel(processor, model, device, revision=None, max_batch=64,
+                   prompt_template=config.prompt_template or None)
+    evaluation: Dict = {}
+    sets = {"held_out": (lambda: items_from_examples(held)) if held else None,
+            "eval_set": (lambda: items_from_manifest(config.eval_set)) if config.eval_set
+            else None}
+    for name, items in sets.items():
+        if items is None:
+            continue
+        # The model is saved already; a failing evaluation must not lose its record and card.
+        try:
+            evaluation[name], _ = evaluate(idp, items(), config.prompt)
+            log(f"train-idp: {name.replace('_', ' ')} {_summary(evaluation[name])}")
+        except Exception as error:  # noqa: BLE001 - recorded in training.json and the card
+            message = f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+            evaluation.setdefault("errors", {})[name] = message
+            log(f"train-idp: {name.replace('_', ' ')} evaluation failed ({message}); the "
+                "model, training.json and card are written all the same")
     record = {
         "config": dataclasses.asdict(config), "data": {**counts, "train_pairs": num_train,
                                                        "held_out_pairs": len(held)},

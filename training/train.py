@@ -6,6 +6,7 @@ default, LoRA (peft) with --lora for models too large for that.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -21,7 +22,8 @@ from training.tiny_model import CHAT_TEMPLATE, TinyModelConfig, build_tiny_llava
 
 # Settings that change what a run computes: a resumed run must share them.
 RUN_FIELDS = ("data", "model", "tiny", "lora", "lora_rank", "lora_alpha", "steps", "batch_size",
-              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt")
+              "learning_rate", "warmup_steps", "weight_decay", "seed", "held_out", "prompt",
+              "prompt_template")
 
 
 def _tokenizer_texts(examples: List[Example], prompt: str) -> List[str]:
@@ -32,17 +34,24 @@ def _tokenizer_texts(examples: List[Example], prompt: str) -> List[str]:
 def starting_model(config: TrainConfig, train: List[Example], base: str):
     """(model, processor) to train: a new tiny model (saved once to `base`, so a resumed run
     starts from the very same one) or a pretrained model through the Auto classes."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-    from transforms.idp_model import local_model_path
+    from transforms.idp_model import load_pretrained, local_model_path
     if config.tiny and not os.path.isdir(base):
         model, processor = build_tiny_llava(
             TinyModelConfig(), _tokenizer_texts(train, config.prompt), config.seed)
         model.save_pretrained(base)
         processor.save_pretrained(base)
     path = base if config.tiny else local_model_path(config.model)
-    processor = AutoProcessor.from_pretrained(path)
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype="float32")
+    processor, model = load_pretrained(path, dtype="float32")
     return model, processor
+
+
+def keep_batch_statistics(model) -> None:
+    """Batch-norm layers (VQ image tokenizers: Emu3's) keep their running statistics: a few
+    batches of frames must not re-estimate how the model tokenizes images."""
+    import torch
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 def _check_resumable(folder: str, config: TrainConfig) -> None:
@@ -51,7 +60,10 @@ def _check_resumable(folder: str, config: TrainConfig) -> None:
     if os.path.exists(path):
         with open(path) as handle:
             found = json.load(handle)
-        changed = sorted(name for name in wanted if found.get(name) != wanted[name])
+        # A field newer than the run's record holds its default there.
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+        changed = sorted(name for name in wanted
+                         if found.get(name, defaults[name]) != wanted[name])
         if changed:
             raise ValueError(f"{folder} holds checkpoints of a run with other settings "
                              f"({', '.join(changed)}); use another --output or delete it")
@@ -62,12 +74,10 @@ def _check_resumable(folder: str, config: TrainConfig) -> None:
 
 
 def _inputs(encoder: BatchEncoder, examples: List[Example], indices: List[int]):
-    import torch
     chosen = [examples[i] for i in indices]
-    images = [image for example in chosen for image in example.images()]
-    pixels = encoder.pixel_values(images)
-    pixels = pixels.reshape(len(chosen), 2, *pixels.shape[1:]).to(torch.float32)
-    return encoder.batch(pixels, [example.action for example in chosen])
+    # JPEG bytes, as the build captions its staged images: decoded at the model's scale.
+    return encoder.batch([e.before_jpeg for e in chosen], [e.after_jpeg for e in chosen],
+                         [e.action for e in chosen])
 
 
 def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
@@ -86,10 +96,16 @@ def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
     model, processor = starting_model(config, train, os.path.join(folder, "base"))
+    encoder = BatchEncoder(processor, config.prompt, config.prompt_template or None)
+    prepare = lambda step: _inputs(encoder, train, batch_indices(  # noqa: E731
+        step, config.batch_size, len(train), config.seed))
     if config.lora:
         from training.lora import add_lora
-        model = add_lora(model, config.lora_rank, config.lora_alpha)
+        sample = {k: v for k, v in prepare(0).items()
+                  if k not in ("target_ids", "target_mask", "labels")}
+        model = add_lora(model, config.lora_rank, config.lora_alpha, sample, log)
     model.to(device).train()
+    keep_batch_statistics(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
@@ -101,9 +117,6 @@ def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
         start = checkpoints.restore(resume, model, optimizer, scheduler)
         log(f"train-idp: resumed from {resume} (step {start})")
 
-    encoder = BatchEncoder(processor, config.prompt)
-    prepare = lambda step: _inputs(encoder, train, batch_indices(  # noqa: E731
-        step, config.batch_size, len(train), config.seed))
     history, window, step_started = [], [], time.time()
     with ThreadPoolExecutor(1, thread_name_prefix="train-prepare") as ahead:
         # The next batch's JPEG decoding and preprocessing overlap this step's compute.

@@ -77,12 +77,21 @@ def to_model_scale(image: AnyImage, short_side: Optional[int]) -> np.ndarray:
     return shrink(image, short_side)
 
 
+def per_prompt(images: Sequence) -> list:
+    """[[b0, a0], [b1, a1], ...] from b0, a0, b1, a1, ...: each prompt's own images, as every
+    processor reads them (one that groups images per prompt, given a flat list, puts them all
+    on the first prompt; one that tiles would tile each image as if it were alone)."""
+    return [list(images[i:i + 2]) for i in range(0, len(images), 2)]
+
+
 class PairInputs:
     """`(befores, afters, prompt)` -> the processor's batch on the model's device: one text per
-    pair, images (arrays or JPEG bytes) flat as b0, a0, b1, a1, ..."""
+    pair, each with its images (arrays or JPEG bytes) nested as [[b0, a0], [b1, a1], ...]."""
 
-    def __init__(self, processor, device: str, dtype, tokenizer_lock=None):
+    def __init__(self, processor, device: str, dtype, tokenizer_lock=None,
+                 prompt_template: Optional[str] = None):
         self.processor, self.device, self.dtype = processor, device, dtype
+        self.prompt_template = prompt_template  # None: the chat template or documented format
         self._short_side = input_short_side(getattr(processor, "image_processor", None))
         self._text_rows = {}  # prompt text -> its one-pair processor output (fixed-size only)
         self._shared_fits = self._short_side is not None  # until a batch shows it does not
@@ -92,14 +101,15 @@ class PairInputs:
         self._tokenizer_lock = tokenizer_lock or threading.Lock()
 
     def __call__(self, befores: Sequence[np.ndarray], afters: Sequence[np.ndarray], prompt: str):
-        text = render_prompt(self.processor, prompt)
+        text = render_prompt(self.processor, prompt, self.prompt_template)
         images = self._at_model_scale(
             [image for pair in zip(befores, afters) for image in pair])
         batch = self._shared_text(text, images)
         if batch is None:
             batch = self._processor(text, images)
         batch = batch.to(self.device)
-        batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
+        if "pixel_values" in batch:
+            batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
         return batch
 
     def _at_model_scale(self, images: list) -> list:
@@ -113,7 +123,7 @@ class PairInputs:
         # `device` lets a torchvision-backed image processor resize and normalise on the GPU.
         with self._tokenizer_lock:
             return self.processor(
-                images=images, text=[text] * (len(images) // 2), padding=True,
+                images=per_prompt(images), text=[text] * (len(images) // 2), padding=True,
                 return_tensors="pt", input_data_format="channels_last", device=self.device)
 
     def _shared_text(self, text: str, images: list):
@@ -127,7 +137,8 @@ class PairInputs:
         if one is None:
             one = self._text_rows[text] = self._processor(text, images[:2])
         pixels = self.processor.image_processor(
-            images, return_tensors="pt", input_data_format="channels_last", device=self.device)
+            per_prompt(images), return_tensors="pt", input_data_format="channels_last",
+            device=self.device)
         values = pixels.get("pixel_values")
         if (set(pixels.keys()) != {"pixel_values"} or values.shape[0] != len(images)
                 or one["pixel_values"].shape[1:] != values.shape[1:]):
@@ -136,3 +147,30 @@ class PairInputs:
         batch = {key: value.repeat(len(images) // 2, *[1] * (value.ndim - 1))
                  for key, value in one.items() if key != "pixel_values"}
         return type(one)({**batch, "pixel_values": values})
+
+
+# Processor outputs that are training targets, not inputs: given to the model, it would compute
+# a loss of its own against them (PaliGemma's processor returns `labels`).
+TARGET_KEYS = ("labels",)
+
+
+def with_targets(model, batch, target_ids, target_mask) -> dict:
+    """Model inputs for teacher forcing: the processor's batch (prompt and images, left-padded)
+    followed by the target tokens (right-padded, `target_mask` 1 where a token is real).
+
+    Every per-token input is extended the way the model's own `generate()` extends it for each
+    new token (its `_update_model_kwargs_for_generation`): token-type ids (PaliGemma marks the
+    suffix 1, Gemma 3 text 0), multimodal-type ids (0: text), cross-attention masks (Mllama:
+    the last position's), so the scored tokens see exactly what they saw while generated. Per-
+    image inputs (pixels, sizes, grids) pass unchanged; training targets are dropped.
+    """
+    import torch
+    kwargs = {key: value for key, value in batch.items()
+              if key not in TARGET_KEYS and key not in ("input_ids", "attention_mask")}
+    for _ in range(target_ids.shape[1]):  # one at a time: some models extend by one, whatever asked
+        kwargs = model._update_model_kwargs_for_generation(
+            {}, kwargs, is_encoder_decoder=False, num_new_tokens=1)
+    kwargs.pop("cache", None)
+    return {**kwargs,
+            "input_ids": torch.cat([batch["input_ids"], target_ids], 1),
+            "attention_mask": torch.cat([batch["attention_mask"], target_mask], 1)}

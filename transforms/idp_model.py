@@ -50,6 +50,13 @@ def pair_images(batch: Sequence[Example]) -> Tuple[List[Any], List[Any]]:
     return [before for before, _ in images], [after for _, after in images]
 
 
+def caption_prompt_id(config: CaptionConfig) -> str:
+    """The prompt's id; a --prompt-template is part of what the model was asked."""
+    if config.prompt_template is None:
+        return prompt_id(config.prompt)
+    return prompt_id(config.prompt_template.replace("{prompt}", config.prompt))
+
+
 def cuda_available() -> bool:
     """Asks NVML, not the CUDA runtime: this also runs in the launching process at pipeline
     construction, and initialising CUDA there breaks CUDA in the workers it forks later."""
@@ -93,6 +100,23 @@ def local_model_path(model: str, cache_dir: Optional[str] = None) -> str:
     return target
 
 
+# Packages some families' processors import that the core install leaves out, and the extra
+# that adds them (pyproject.toml).
+PROCESSOR_EXTRAS = {"torchvision": "processors", "num2words": "processors"}
+
+
+def missing_extra(message: str) -> str:
+    """A hint naming the extra to install, when a load failed for want of one of its packages;
+    "" otherwise."""
+    missing = sorted(name for name in PROCESSOR_EXTRAS if name in message.lower())
+    if not missing:
+        return ""
+    extras = sorted({PROCESSOR_EXTRAS[name] for name in missing})
+    return (f" (this model's processor needs {' and '.join(missing)}: pip install "
+            f"'idp-corpus[{','.join(extras)}]', with the torchvision build that matches your "
+            "torch, e.g. from https://download.pytorch.org/whl/cpu for a CPU torch)")
+
+
 def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """(revision to load both processor and model with, the commit hash it points to, if known).
 
@@ -108,6 +132,21 @@ def pin_revision(path: str, revision: Optional[str]) -> tuple[Optional[str], Opt
     return resolved, getattr(resolved, "resolved", None)
 
 
+def load_pretrained(path: str, dtype, revision: Optional[str] = None,
+                    trust_remote_code: bool = False):
+    """(processor, model) of a saved or hub model through the Auto classes: how captioning,
+    scoring and train-idp all load one."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    common = dict(revision=revision, trust_remote_code=trust_remote_code)
+    processor = AutoProcessor.from_pretrained(path, **common)
+    # Decoder-only generation continues from the last position: pad on the left.
+    processor.tokenizer.padding_side = "left"
+    if processor.tokenizer.pad_token is None:
+        processor.tokenizer.pad_token = processor.tokenizer.eos_token
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
+    return processor, model
+
+
 class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
     """Captions FramePairs or StagedTriples with a transformers image-text-to-text model."""
 
@@ -117,7 +156,6 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
 
     def load_model(self) -> IdpModel:
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
 
         config = self._config
         device = resolve_device(config.device)
@@ -127,17 +165,11 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
             dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         path = local_model_path(config.model)
         revision, commit = pin_revision(path, config.revision)
-        common = dict(revision=revision, trust_remote_code=config.trust_remote_code)
-        processor = AutoProcessor.from_pretrained(path, **common)
-        # Decoder-only generation continues from the last position: pad on the left.
-        processor.tokenizer.padding_side = "left"
-        if processor.tokenizer.pad_token is None:
-            processor.tokenizer.pad_token = processor.tokenizer.eos_token
-        model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, **common)
+        processor, model = load_pretrained(path, dtype, revision, config.trust_remote_code)
         model.to(device).eval()
         commit = commit or getattr(model.config, "_commit_hash", None)  # transformers < 5
         return IdpModel(processor, model, device, commit or config.revision,
-                        max_batch=config.batch_size)
+                        max_batch=config.batch_size, prompt_template=config.prompt_template)
 
     def run_inference(
             self, batch: Sequence[Example], model: IdpModel,
@@ -152,7 +184,7 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
                                 config.max_new_tokens) if unlabelled else []
         scores = model.score(*pair_images(labelled), config.prompt,
                              [pair.meta.source.label for pair in labelled]) if labelled else []
-        revision, pid = model.revision(), prompt_id(config.prompt)
+        revision, pid = model.revision(), caption_prompt_id(config)
         provenance = dict(model_id=config.model, model_revision=revision, prompt_id=pid)
         decoding = f"greedy,max_new_tokens={config.max_new_tokens}"
         for pair, (text, score, num_tokens, ended) in zip(unlabelled, answers):
@@ -196,5 +228,5 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
         """What to stamp on a run's stats: which model, revision and prompt captioned it."""
         config = self._config
         return {"model_id": config.model, "model_revision": config.revision,
-                "prompt_id": prompt_id(config.prompt), "decoding": "greedy",
+                "prompt_id": caption_prompt_id(config), "decoding": "greedy",
                 "max_new_tokens": config.max_new_tokens}

@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
-from transforms.idp_inputs import PairInputs
+from transforms.idp_inputs import PairInputs, with_targets
 
 
 def token_logprob_stats(logprobs, generated, eos_ids):
@@ -53,7 +53,7 @@ class IdpModel:
     """
 
     def __init__(self, processor, model, device: str, revision: Optional[str],
-                 max_batch: int = 0):
+                 max_batch: int = 0, prompt_template: Optional[str] = None):
         self.processor, self.model, self.device, self._revision = processor, model, device, revision
         self.max_batch = max_batch  # 0: no cap
         eos = model.generation_config.eos_token_id
@@ -61,15 +61,16 @@ class IdpModel:
             eos = processor.tokenizer.eos_token_id
         self.eos_ids = [eos] if isinstance(eos, int) else list(eos)
         self._model_lock = threading.Lock()
-        self._prepare = PairInputs(processor, device, model.dtype, self._model_lock)
+        self._prepare = PairInputs(processor, device, model.dtype, self._model_lock,
+                                   prompt_template)
         self._ahead = ThreadPoolExecutor(1, thread_name_prefix="idp-prepare")  # next chunk
 
     def revision(self) -> Optional[str]:
         return self._revision
 
     def inputs(self, befores, afters, prompt: str):
-        """Processor output for a batch, on the device: one text per pair, images flat as
-        b0, a0, b1, a1, ..."""
+        """Processor output for a batch, on the device: one text per pair, each with its before
+        and after image."""
         return self._prepare(befores, afters, prompt)
 
     def caption(self, befores, afters, prompt: str, max_new_tokens: int):
@@ -92,30 +93,32 @@ class IdpModel:
         """[(mean log-prob, summed log-prob, number of tokens)] of each given action, its tokens
         and an end-of-sequence, after the prompt and the two images: teacher forcing, one
         forward pass per chunk of at most max_batch pairs."""
+        tokenizer = self.processor.tokenizer
+        with self._model_lock:  # the tokenizer is not safe to share between threads
+            targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
+                       for action in actions]
+        return self.score_tokens(befores, afters, prompt, targets)
+
+    def score_tokens(self, befores, afters, prompt: str, targets: Sequence[Sequence[int]]):
+        """`score` of token ids (as generated, say) instead of texts, taken as they are."""
         size = self.max_batch or len(befores) or 1
         results = []
         for start in range(0, len(befores), size):
             batch = self.inputs(befores[start:start + size], afters[start:start + size], prompt)
-            results.extend(self._teacher_forced(batch, actions[start:start + size]))
+            results.extend(self._teacher_forced(batch, targets[start:start + size]))
         return results
 
-    def _teacher_forced(self, batch, actions: Sequence[str]):
+    def _teacher_forced(self, batch, targets: Sequence[Sequence[int]]):
         import torch
-        tokenizer = self.processor.tokenizer
-        prompt_ids = batch["input_ids"]
-        extra = {k: v for k, v in batch.items() if k not in ("input_ids", "attention_mask")}
         with self._model_lock, torch.inference_mode():
-            targets = [tokenizer(action, add_special_tokens=False)["input_ids"] + [self.eos_ids[0]]
-                       for action in actions]
             # Right-padded after the prompt: causal attention keeps pads out of every scored logit.
-            target_ids, target_mask = right_padded(targets, tokenizer.pad_token_id or 0)
+            target_ids, target_mask = right_padded(
+                targets, self.processor.tokenizer.pad_token_id or 0)
             width = target_ids.shape[1]
             target_ids, target_mask = target_ids.to(self.device), target_mask.to(self.device)
             # Logits only where an action token is predicted, never (batch, prompt, vocab).
-            logits = self.model(
-                input_ids=torch.cat([prompt_ids, target_ids], 1),
-                attention_mask=torch.cat([batch["attention_mask"], target_mask], 1),
-                logits_to_keep=width + 1, **extra).logits[:, :width]
+            logits = self.model(**with_targets(self.model, batch, target_ids, target_mask),
+                                logits_to_keep=width + 1).logits[:, :width]
             logprobs = logits.float().log_softmax(-1).gather(2, target_ids[..., None])[..., 0]
             sums = (logprobs * target_mask).sum(1)
             counts = target_mask.sum(1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Optional
 
 DEFAULT_PROMPT = (
     "The first image was taken before an action and the second image after it. "
@@ -26,18 +27,49 @@ def build_messages(prompt: str) -> list[dict]:
     }]
 
 
-def render_prompt(processor, prompt: str) -> str:
-    """The prompt as model text, with one image placeholder per image, ready for generation."""
-    if getattr(processor, "chat_template", None):
+# The documented prompt format of families whose processors have no chat template. `{image}`
+# is the processor's image placeholder (the before image's, then the after image's), `{prompt}`
+# the instruction.
+DOCUMENTED_TEMPLATES = {
+    # big_vision's PaliGemma format, "<image><image><bos>PROMPT\n": the processor itself puts
+    # <bos> after the last image and the newline after the prompt.
+    "PaliGemmaProcessor": "{image}{image}{prompt}",
+    # Chameleon's documented multi-image prompts place "<image>" where each image goes in the
+    # text; the processor appends the separator token that opens the answer.
+    "ChameleonProcessor": "{image}{image}{prompt}",
+}
+
+
+def check_template(template: str) -> None:
+    """A --prompt-template has the two images and the prompt, each placeholder as many times."""
+    counts = (template.count("{image}"), template.count("{prompt}"))
+    if counts != (2, 1):
+        raise ValueError(
+            "a prompt template needs '{image}' twice (before, then after) and '{prompt}' once, "
+            f"got {counts[0]} and {counts[1]} in {template!r}")
+
+
+def render_prompt(processor, prompt: str, template: Optional[str] = None) -> str:
+    """The prompt as model text, with one image placeholder per image, ready for generation:
+    `template` where given, else the processor's chat template, else the family's documented
+    format."""
+    image_token = getattr(processor, "image_token", None)
+    if template is None and getattr(processor, "chat_template", None):
         return processor.apply_chat_template(
             build_messages(prompt), add_generation_prompt=True, tokenize=False)
-    image_token = getattr(processor, "image_token", None)
+    template = template or DOCUMENTED_TEMPLATES.get(type(processor).__name__)
+    if template is None:
+        # A guessed format would caption, but not as the model was trained to answer.
+        raise ValueError(
+            f"{type(processor).__name__} has no chat template and no documented prompt format "
+            "known here: give one with --prompt-template, e.g. '{image}{image}{prompt}' "
+            f"('{{image}}' stands for its image token {image_token!r})")
+    check_template(template)
     if not image_token:
         # Without a placeholder the processor cannot tell where the images go; guessing one
         # would silently caption without images.
-        raise ValueError(
-            f"{type(processor).__name__} has neither a chat template nor an image_token")
-    return f"{image_token}\n{image_token}\n{prompt}\n"
+        raise ValueError(f"{type(processor).__name__} has no image_token to place the images")
+    return template.replace("{image}", image_token).replace("{prompt}", prompt)
 
 
 def parse_action(text: str) -> str:

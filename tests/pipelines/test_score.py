@@ -56,3 +56,60 @@ def test_verifier_ranks_candidates_by_idp_likelihood(items, tiny_vlm_path, tmp_p
     top = next(r for r in scores if r["id"] == "item0" and r["rank"] == 1)
     assert top["idp_score"] == pytest.approx(
         handler_score(tiny_vlm_path, folder, row, row["candidates"][top["candidate"]]), abs=2e-4)
+
+
+def test_bad_candidates_are_rows_and_the_rest_is_scored(items, tiny_vlm_path, tmp_path, cli):
+    folder, rows = items
+    (folder / "text.png").write_text("not an image")
+    bad = [dict(rows[0], candidates=[rows[0]["candidates"][0], "gone.png", "text.png"]),
+           dict(rows[1], id="nobefore", before="gone.png"),
+           {"id": "shapeless", "action": "wave"}]
+    (folder / "bad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in bad))
+    done = cli("score", folder / "bad.jsonl", "--output", tmp_path / "out", "--model",
+               tiny_vlm_path, "--batch-size", "4", "--direct_running_mode", "in_memory")
+    assert done.stdout.strip().splitlines()[-1].endswith("1 candidates scored, 6 failed "
+                                                         "(reason, error columns)")
+    scores = pq.read_table(tmp_path / "out" / "scores.parquet").to_pylist()
+    reasons = {(r["id"], r["candidate"]): r["reason"] for r in scores}
+    assert reasons == {("item0", 0): None, ("item0", 1): "missing_image",
+                       ("item0", 2): "not_an_image", ("nobefore", 0): "missing_image",
+                       ("nobefore", 1): "missing_image", ("nobefore", 2): "missing_image",
+                       ("shapeless", None): "bad_item"}
+    assert all(r["error"] for r in scores if r["reason"])
+    assert "gone.png" in next(r["error"] for r in scores if r["id"] == "nobefore")
+    best = [json.loads(line) for line in (tmp_path / "out" / "best.jsonl").read_text().splitlines()]
+    assert [(b["id"], b["best_candidate"]) for b in best] == [("item0", 0)]
+
+
+def test_no_candidate_scored_fails_the_command(items, tiny_vlm_path, tmp_path, cli):
+    folder, rows = items
+    (folder / "none.jsonl").write_text(json.dumps(dict(rows[0], candidates=["gone.png"])) + "\n")
+    done = cli("score", folder / "none.jsonl", "--output", tmp_path / "out", "--model",
+               tiny_vlm_path, "--direct_running_mode", "in_memory", expect=1)
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"idp-corpus score: none of the 1 candidates could be scored; reasons in "
+        f"{tmp_path / 'out'}/scores.parquet (reason, error)")
+
+
+def test_a_processor_that_needs_an_extra_is_named_before_anything_runs(
+        items, tiny_vlm_path, tmp_path, cli):
+    """A model whose processor class needs torchvision (Pixtral's), where it is not installed."""
+    import shutil
+    pytest.importorskip("transformers")
+    try:
+        import torchvision  # noqa: F401
+        pytest.skip("torchvision is installed here")
+    except Exception:  # noqa: BLE001 - missing, or a build that does not match torch
+        pass
+    folder, _ = items
+    model = tmp_path / "model"
+    shutil.copytree(tiny_vlm_path, model)
+    config = json.loads((model / "processor_config.json").read_text())
+    (model / "processor_config.json").write_text(
+        json.dumps({**config, "processor_class": "PixtralProcessor"}))
+    done = cli("score", folder / "items.jsonl", "--output", tmp_path / "out", "--model", model,
+               expect=2)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"idp-corpus score: the model {str(model)!r} could not caption")
+    assert "pip install 'idp-corpus[processors]'" in last
+    assert not (tmp_path / "out").exists()

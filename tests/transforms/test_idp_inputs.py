@@ -77,7 +77,7 @@ def test_jpeg_bytes_make_the_batch_their_decoded_frames_make(processor):
 
 def full_processor(processor, befores, afters):
     """What the processor itself makes of the batch: the reference for the shared-text path."""
-    images = [shrink(image, 32) for pair in zip(befores, afters) for image in pair]
+    images = [[shrink(image, 32) for image in pair] for pair in zip(befores, afters)]
     return processor(images=images, text=[render_prompt(processor, DEFAULT_PROMPT)] * len(befores),
                      padding=True, return_tensors="pt", input_data_format="channels_last")
 
@@ -116,7 +116,7 @@ def test_processors_with_per_image_extras_take_the_full_path(processor, monkeypa
 
     def with_sizes(self, images, **kwargs):
         out = images_call(self, images, **kwargs)
-        out["image_sizes"] = torch.tensor([image.shape[:2] for image in images])
+        out["image_sizes"] = torch.tensor([image.shape[:2] for pair in images for image in pair])
         return out
 
     monkeypatch.setattr(type(processor.image_processor), "__call__", with_sizes)

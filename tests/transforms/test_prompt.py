@@ -43,8 +43,20 @@ def test_render_prompt_uses_chat_template(tiny_vlm_path):
     assert text.index(processor.image_token) < text.index("what happened?")
 
 
-def test_render_prompt_falls_back_to_image_tokens():
-    processor = types.SimpleNamespace(chat_template=None, image_token="<img>")
-    assert render_prompt(processor, "why?") == "<img>\n<img>\nwhy?\n"
-    with pytest.raises(ValueError):
-        render_prompt(types.SimpleNamespace(chat_template=None), "why?")
+def test_render_prompt_without_chat_template_takes_the_documented_format_or_a_template():
+    class PaliGemmaProcessor:
+        chat_template, image_token = None, "<image>"
+    assert render_prompt(PaliGemmaProcessor(), "why?") == "<image><image>why?"
+    other = types.SimpleNamespace(chat_template=None, image_token="<img>")
+    with pytest.raises(ValueError, match="--prompt-template"):
+        render_prompt(other, "why?")
+    assert render_prompt(other, "why?", "A{image}B{image}Q: {prompt}\n") == "A<img>B<img>Q: why?\n"
+    with pytest.raises(ValueError, match="'{image}' twice"):
+        render_prompt(other, "why?", "{image}{prompt}")
+    with pytest.raises(ValueError, match="no image_token"):
+        render_prompt(types.SimpleNamespace(chat_template=None), "why?", "{image}{image}{prompt}")
+
+
+def test_a_template_overrides_the_chat_template(tiny_vlm_path):
+    processor = AutoProcessor.from_pretrained(tiny_vlm_path)
+    assert render_prompt(processor, "why?", "{image}{image}{prompt}") == "<image><image>why?"
