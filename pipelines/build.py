@@ -57,7 +57,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
         dropped = [filtered["dropped"]]
     else:
         from transforms.caption import CaptionPairs, with_caption
-        caption = staged | "Caption" >> CaptionPairs(config.caption)
+        caption = staged | "Caption" >> CaptionPairs(config.caption, run)
         captioned = caption["captioned"] | "WithCaption" >> beam.MapTuple(with_caption)
         checked = captioned | "CaptionQc" >> CaptionQc(config.qc)
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)

@@ -96,7 +96,7 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
               | "Shards" >> beam.Create([join(dataset, s["url"]) for s in index["shards"]])
               | "ReadShard" >> beam.FlatMap(stored_triples, videos)
               | "Stage" >> StageTriples(write.output, run))
-    captioned = staged | "Caption" >> CaptionPairs(caption)
+    captioned = staged | "Caption" >> CaptionPairs(caption, run)
     checked = (captioned["captioned"]
                | "WithCaption" >> beam.MapTuple(with_caption)
                | "CaptionQc" >> CaptionQc(qc))

@@ -52,12 +52,13 @@ class CaptionPairs(beam.PTransform):
     an error inside inference fails its whole batch, and each pair of it is reported.
     """
 
-    def __init__(self, config: CaptionConfig):
+    def __init__(self, config: CaptionConfig, run=None):
         super().__init__()
         self._config = config
+        self._run = run  # the run's lease, kept alive by the caption workers too
 
     def expand(self, pairs):
-        infer = RunInference(IdpModelHandler(self._config)).with_exception_handling()
+        infer = RunInference(IdpModelHandler(self._config, self._run)).with_exception_handling()
         hint = accelerator_hint(self._config, pairs.pipeline)
         if hint:
             infer = infer.with_resource_hints(accelerator=hint)

@@ -150,13 +150,18 @@ def load_pretrained(path: str, dtype, revision: Optional[str] = None,
 class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
     """Captions FramePairs or StagedTriples with a transformers image-text-to-text model."""
 
-    def __init__(self, config: CaptionConfig):
+    def __init__(self, config: CaptionConfig, run=None):
         super().__init__()
         self._config = config
+        self._run = run  # the lease of the run it captions for (None: no lease)
 
     def load_model(self) -> IdpModel:
         import torch
 
+        from transforms.heartbeat import keep_alive
+        # A worker that only captions (Dataflow's GPU pool) works for the run too: its lease
+        # must stay live while the launcher is gone.
+        keep_alive(self._run)
         config = self._config
         device = resolve_device(config.device)
         if config.dtype != "auto":

@@ -195,3 +195,17 @@ def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_t
     assert os.listdir(tmp_path / lease.RUNS_DIR / old.run_id) == [runs.PLANNED]
     runs.sweep(output, new.run_id, [], None)  # ...until the holder's sweep
     assert os.listdir(tmp_path / "shards") == [] and os.listdir(tmp_path / lease.RUNS_DIR) == []
+
+
+def test_a_caption_worker_keeps_the_run_alive_from_loading_its_model(tmp_path, tiny_vlm_path):
+    """On Dataflow the caption stage runs on GPU workers of its own, beside no other stage of
+    the run: loading the model there must start the run's beat as the other workers do."""
+    from transforms.heartbeat import _ProcessBeats, stop_beats
+    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    run = take(tmp_path, LeaseConfig(lease_timeout=0.2))
+    try:
+        IdpModelHandler(CaptionConfig(model=tiny_vlm_path, device="cpu"), run).load_model()
+        assert _ProcessBeats.beats[run.run_id].alive()
+    finally:
+        stop_beats(run)
+        lease.release(run)
