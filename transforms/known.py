@@ -1,0 +1,114 @@
+"""Which videos a dataset already has, looked up by URI without reading them all.
+
+Each manifest part comes with `known.parquet`: its videos' URI, size, modification time (or
+etag) and, for a failed video, the failure reason, sorted by a hash bucket of the URI and
+written in small row groups. A lookup of some URIs reads each lookup file's footer and only the
+row groups whose bucket range holds one of their buckets, so it costs what is looked up, not
+what the dataset holds. A refresh groups its discovered URIs by bucket and looks each group
+up once (a partitioned join): many URIs read every bucket once, three URIs read three.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from transforms.storage import filesystem, join
+
+# Fixed for good: every lookup file ever written is sorted by it.
+NUM_BUCKETS = 4096
+ROW_GROUP_ROWS = 2048
+KNOWN = pa.schema([
+    ("bucket", pa.int32()),
+    ("uri", pa.string()),
+    ("size", pa.int64()),
+    ("mtime", pa.string()),
+    ("failed_reason", pa.string()),  # null unless the video's row says failed
+])
+
+
+def bucket(uri: str) -> int:
+    digest = hashlib.blake2b(uri.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % NUM_BUCKETS
+
+
+def lookup_table(video_rows: Iterable[dict]) -> pa.Table:
+    """The lookup rows of some videos.parquet rows, sorted by (bucket, uri)."""
+    rows = sorted(({"bucket": bucket(row["uri"]), "uri": row["uri"], "size": row["size"],
+                    "mtime": row["mtime"],
+                    "failed_reason": row["reason"] if row["status"] == "failed" else None}
+                   for row in video_rows), key=lambda row: (row["bucket"], row["uri"]))
+    return pa.Table.from_pylist(rows, schema=KNOWN)
+
+
+def lookup_from_videos(table: pa.Table) -> pa.Table:
+    """The lookup rows of a videos table (a conversion of an older dataset)."""
+    failed = pc.equal(table["status"], "failed")
+    buckets = pa.array([bucket(uri) for uri in table["uri"].to_pylist()], pa.int32())
+    lookup = pa.table({"bucket": buckets, "uri": table["uri"], "size": table["size"],
+                       "mtime": table["mtime"],
+                       "failed_reason": pc.if_else(failed, table["reason"], None)}, schema=KNOWN)
+    return lookup.sort_by([("bucket", "ascending"), ("uri", "ascending")])
+
+
+class Lookup:
+    """The lookup files of one dataset version; footers are read once and kept (a few KB per
+    part), so one instance serves many lookups."""
+
+    def __init__(self, root: str, files: Sequence[str], held: Optional[pa.Table] = None):
+        """`held`: lookup rows older than every file, held in memory (a dataset written
+        before lookup files, until its first refresh converts it)."""
+        self._fs, base = filesystem(root)
+        self._paths = [join(base, name) for name in files]
+        self._held = held
+        self._footers: Dict[str, pq.FileMetaData] = {}
+
+    def _footer(self, path: str) -> pq.FileMetaData:
+        if path not in self._footers:
+            with self._fs.open(path, "rb") as handle:
+                self._footers[path] = pq.read_metadata(handle)
+        return self._footers[path]
+
+    def _row_groups(self, path: str, buckets: List[int]) -> List[int]:
+        footer, chosen = self._footer(path), []
+        for group in range(footer.num_row_groups):
+            statistics = footer.row_group(group).column(0).statistics
+            if statistics is None or not statistics.has_min_max:
+                chosen.append(group)
+                continue
+            if any(statistics.min <= wanted <= statistics.max for wanted in buckets):
+                chosen.append(group)
+        return chosen
+
+    def find(self, uris: Iterable[str]) -> Dict[str, dict]:
+        """{uri: its latest lookup row} for the URIs the dataset has; the others are absent."""
+        uris = sorted(set(uris))
+        if not uris:
+            return {}
+        buckets = sorted({bucket(uri) for uri in uris})
+        wanted = pa.array(uris, pa.string())
+        found: Dict[str, dict] = {}
+        if self._held is not None:
+            held = self._held.filter(pc.is_in(self._held["uri"], value_set=wanted))
+            found.update((row["uri"], row) for row in held.to_pylist())
+        for path in self._paths:  # oldest first: a later part's row replaces an earlier one
+            groups = self._row_groups(path, buckets)
+            if not groups:
+                continue
+            with self._fs.open(path, "rb") as handle:
+                table = pq.ParquetFile(handle, metadata=self._footer(path)).read_row_groups(
+                    groups, columns=["uri", "size", "mtime", "failed_reason"])
+            for row in table.filter(pc.is_in(table["uri"], value_set=wanted)).to_pylist():
+                found[row["uri"]] = row
+        return found
+
+
+def lookup_bytes(table: pa.Table) -> bytes:
+    """A lookup file's bytes: small row groups, so that a lookup reads little."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    return buffer.getvalue()
