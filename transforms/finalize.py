@@ -83,11 +83,13 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     video_rows = [manifests.video_row(v, kept_per_video[v.source.video_id]) for v in videos]
     _check_failures(video_rows, max_failure_ratio, output)
     pair_rows = [manifests.pair_row(p) for p in pairs]
-    previous = read_index(output) if mode == "refresh" else None
+    committed = read_index(output)
+    previous = committed if mode == "refresh" else None
     if previous and not video_rows:  # nothing new: the version stands
         write_plain_copies(output, previous)
         return read_json(join(output, previous["stats"]))
-    version = previous["version"] + 1 if previous else 1
+    # A rebuild, too, numbers its version after the committed one: no file is written twice.
+    version = committed["version"] + 1 if committed else 1
     base = parts.convert_legacy(output, previous, version) if previous else \
         {"parts": [], "known": [], "shards": []}
     replaced = _superseded_videos(output, parts.known_files(base), video_rows)

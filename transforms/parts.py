@@ -149,7 +149,7 @@ def sample(root: str, index: dict, name: str, max_rows: int, seed: int,
     Reads the parts' footers and the drawn row groups only."""
     groups = [(group, keep) for fragment, keep in fragments(root, index, name)
               for group in fragment.split_by_row_group()]
-    sizes = [group.metadata.num_rows for group, _ in groups]
+    sizes = [sum(info.num_rows for info in group.row_groups) for group, _ in groups]
     chosen = list(range(len(groups)))
     if sum(sizes) > max_rows:
         order, chosen, total = random.Random(seed).sample(chosen, len(chosen)), [], 0
