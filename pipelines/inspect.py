@@ -10,6 +10,7 @@ import random
 from typing import Dict, List, Optional
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.card import caption_models, human_bytes
@@ -23,11 +24,14 @@ SAMPLE_ACTIONS = 5
 SAMPLE_ROWS = 200_000
 
 
-def quantiles(values: List[float], sampled: bool = False) -> Optional[Dict[str, float]]:
-    values = [value for value in values if value is not None]
-    if not values:
+def quantiles(values, sampled: bool = False) -> Optional[Dict[str, float]]:
+    """Quantiles of a list or pyarrow array of numbers; nulls are left out."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, pa.float64())
+    values = np.asarray(pc.drop_null(values).to_numpy(), dtype=np.float64)
+    if not len(values):
         return None
-    points = np.quantile(np.asarray(values, dtype=np.float64), QUANTILES)
+    points = np.quantile(values, QUANTILES)
     names = ("min", "p10", "p50", "p90", "max")
     return {"count": len(values), "sampled": sampled,
             **{name: round(float(point), 6) for name, point in zip(names, points)}}
@@ -63,9 +67,9 @@ def summary(dataset: Dataset, seed: int = 0) -> dict:
         "caption_models": [dict(zip(("model", "revision", "prompt_id", "decoding", "triples"),
                                     model)) for model in caption_models(stats)],
         "scores": {
-            "kept": {name: quantiles(kept[name].to_pylist(), sampled)
+            "kept": {name: quantiles(kept[name], sampled)
                      for name in (*SCORES, "idp_score")},
-            "candidates": {name: quantiles(pairs[name].to_pylist(), sampled)
+            "candidates": {name: quantiles(pairs[name], sampled)
                            for name in (*SCORES, "idp_score")},
         },
         "sample_actions": [{"key": row["key"], "action": row["action"],

@@ -40,7 +40,10 @@ SCORES = ("motion", "change", "cut", "sharpness", "brightness")
 KEPT_COLOUR, REJECTED_COLOUR = "#2f8f5b", "#c8553d"
 # Histograms and rejected examples come from at most this many rows (whole row groups drawn
 # at random), so the report reads a bounded amount whatever the dataset's size.
-SAMPLE_ROWS = 200_000
+SAMPLE_ROWS = 20_000
+SAMPLE_COLUMNS = ["key", "uri", "status", "reason", "reason_score", "message", "action",
+                  "before_frame", "after_frame", "before_time", "after_time", *SCORES,
+                  "idp_score", "qc_flags"]
 
 
 def write_extras(config, beam_args: Sequence[str] = ()) -> None:
@@ -102,14 +105,17 @@ def choose_gallery(dataset: Dataset, rng: random.Random) -> List[dict]:
     return sorted(picked, key=lambda row: row["key"])
 
 
-def choose_rejected(rejected: List[dict], rng: random.Random) -> Dict[str, List[dict]]:
-    by_reason: Dict[str, List[dict]] = collections.defaultdict(list)
-    for row in sorted(rejected, key=lambda row: row["key"]):
-        by_reason[row["reason"]].append(row)
-    return {reason: sorted(rng.sample(rows, min(EXAMPLES_PER_REASON, len(rows))),
-                           key=lambda row: row["key"])
-            for reason, rows in sorted(by_reason.items(), key=lambda item: (-len(item[1]),
-                                                                              item[0]))}
+def choose_rejected(rejected: pa.Table, rng: random.Random) -> Dict[str, List[dict]]:
+    """A few random rejected rows per reason, most frequent reason first."""
+    counts = collections.Counter({item["values"]: item["counts"] for item in
+                                  pc.value_counts(rejected["reason"]).to_pylist()})
+    chosen = {}
+    for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0] or "")):
+        rows = rejected.filter(pc.equal(rejected["reason"], reason)).sort_by("key")
+        picked = rng.sample(range(rows.num_rows), min(EXAMPLES_PER_REASON, rows.num_rows))
+        chosen[reason] = sorted(rows.take(pa.array(picked, pa.int64())).to_pylist(),
+                                key=lambda row: row["key"])
+    return chosen
 
 
 def thumbnail(data: bytes) -> str:
@@ -213,7 +219,7 @@ def failed_videos(dataset: Dataset, rows: List[dict], sampled: bool, limit: int 
 
 
 def _values(rows: pa.Table, field: str) -> List[float]:
-    return [value for value in rows[field].to_pylist() if value is not None]
+    return pc.drop_null(rows[field]).to_numpy().tolist()
 
 
 def render_report(dataset: Dataset) -> str:
@@ -226,7 +232,7 @@ def render_report(dataset: Dataset) -> str:
         stats["pair_reasons"].items(), key=lambda item: (-item[1], item[0]))]
     reasons += [(f"video: {reason}", count, "") for reason, count in sorted(
         stats["video_reasons"].items(), key=lambda item: (-item[1], item[0]))]
-    pairs, sampled = dataset.sample("pairs", SAMPLE_ROWS, SEED)
+    pairs, sampled = dataset.sample("pairs", SAMPLE_ROWS, SEED, SAMPLE_COLUMNS)
     kept = pairs.filter(pc.equal(pairs["status"], "kept"))
     rejected = pairs.filter(pc.equal(pairs["status"], "rejected"))
     of = f" (a sample of {pairs.num_rows:,} of {stats['pairs']['candidates']:,} pairs)" \
@@ -244,7 +250,7 @@ def render_report(dataset: Dataset) -> str:
     ]
     chosen = choose_gallery(dataset, rng)
     samples = read_members(dataset, {row["key"]: row["shard"] for row in chosen})
-    examples = choose_rejected(rejected.to_pylist(), rng)
+    examples = choose_rejected(rejected, rng)
     videos, videos_sampled = dataset.sample("videos", SAMPLE_ROWS, SEED,
                                             ["uri", "status", "reason", "message"])
     size = sum(shard["size"] for shard in dataset.index["shards"])

@@ -37,7 +37,9 @@ BATCH_ROWS = 65536
 # (manifest/videos.parquet, pairs.parquet: a pass over every row); above it readers use the parts.
 PLAIN_COPY_MAX_ROWS = 250_000
 # Row groups of a part: the unit a sample draws and a filter on sorted keys skips.
-ROW_GROUP_ROWS = 16384
+ROW_GROUP_ROWS = 4096
+# A sample draws its row groups from parts holding this many times the rows it wants.
+SAMPLE_SPREAD = 8
 
 
 def version_folder(version: int) -> str:
@@ -142,27 +144,39 @@ def read_table(root: str, index: dict, name: str, columns: Optional[List[str]] =
                                  schema=projected(name, columns))
 
 
+def _draw(sizes: List[int], wanted: int, rng: random.Random) -> List[int]:
+    """Positions drawn at random until their sizes add up to `wanted`, in position order."""
+    order, chosen, total = rng.sample(range(len(sizes)), len(sizes)), [], 0
+    for position in order:
+        if total >= wanted:
+            break
+        chosen.append(position)
+        total += sizes[position]
+    return sorted(chosen)
+
+
 def sample(root: str, index: dict, name: str, max_rows: int, seed: int,
            columns: Optional[List[str]] = None) -> Tuple[pa.Table, bool]:
     """(latest rows, whether they are a sample): every row when the parts hold at most
-    `max_rows`, else whole row groups drawn at random (seeded) until `max_rows`, in part order.
-    Reads the parts' footers and the drawn row groups only."""
-    groups = [(group, keep) for fragment, keep in fragments(root, index, name)
+    `max_rows`; else parts drawn at random (seeded, by the row counts in the index) until they
+    hold SAMPLE_SPREAD times `max_rows`, and whole row groups of those drawn until `max_rows`.
+    Reads the drawn parts' footers and the drawn row groups only."""
+    rng = random.Random(seed)
+    listed = fragments(root, index, name)
+    rows = [part.get("rows", {}).get(name) for part in listed_parts(index)]
+    whole = None in rows or sum(rows) <= max_rows
+    if not whole:
+        picked = set(_draw(rows, SAMPLE_SPREAD * max_rows, rng))
+        listed = (item for position, item in enumerate(listed) if position in picked)
+    groups = [(group, keep) for fragment, keep in listed
               for group in fragment.split_by_row_group()]
-    sizes = [sum(info.num_rows for info in group.row_groups) for group, _ in groups]
     chosen = list(range(len(groups)))
-    if sum(sizes) > max_rows:
-        order, chosen, total = random.Random(seed).sample(chosen, len(chosen)), [], 0
-        for position in order:
-            if total >= max_rows:
-                break
-            chosen.append(position)
-            total += sizes[position]
-        chosen.sort()
+    if not whole:
+        chosen = _draw([sum(info.num_rows for info in group.row_groups) for group, _ in groups],
+                       max_rows, rng)
     batches = [batch for position in chosen for batch in groups[position][0].to_batches(
         schema=SCHEMAS[name], columns=columns, filter=groups[position][1])]
-    return (pa.Table.from_batches(batches, schema=projected(name, columns)),
-            len(chosen) < len(groups))
+    return pa.Table.from_batches(batches, schema=projected(name, columns)), not whole
 
 
 def total_rows(index: dict, name: str) -> int:
