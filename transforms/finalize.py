@@ -68,7 +68,7 @@ def _check_complete(videos: List[VideoOutcome], pairs: List[PairOutcome],
 
 def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOutcome],
              shards: Iterable[Dict], max_failure_ratio: float = 1.0,
-             mode: str = "overwrite") -> dict:
+             mode: str = "overwrite", retry_failed: str = "") -> dict:
     """Commits a dataset version: this run's manifest part and the version's stats under a new
     version folder, then the index that lists the old parts and shards plus this run's, then the
     plain-named copies. Returns the stats.
@@ -92,7 +92,9 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
     version = committed["version"] + 1 if committed else 1
     base = parts.convert_legacy(output, previous, version) if previous else \
         {"parts": [], "known": [], "shards": []}
-    replaced = _superseded_videos(output, parts.known_files(base), video_rows)
+    # Only a retry processes videos the dataset has (transforms/existing.py SkipKnown).
+    replaced = _superseded_videos(output, parts.known_files(base), video_rows) \
+        if retry_failed else {}
     entry = parts.write_part(
         output, version, video_rows, pair_rows,
         {"videos": sorted(replaced)} if replaced else {},
@@ -175,15 +177,16 @@ def write_plain_copies(output: str, index: dict) -> None:
             write_bytes(join(output, plain), data)
 
 
-def _commit(_, output, max_failure_ratio, mode, videos, pairs, shards) -> dict:
-    return finalize(output, videos, pairs, shards, max_failure_ratio, mode)
+def _commit(_, output, max_failure_ratio, mode, retry_failed, videos, pairs, shards) -> dict:
+    return finalize(output, videos, pairs, shards, max_failure_ratio, mode, retry_failed)
 
 
 class Finalize(beam.PTransform):
     """Waits for every video outcome, pair outcome and shard, then commits the dataset."""
 
-    def __init__(self, output: str, max_failure_ratio: float, mode: str):
+    def __init__(self, output: str, max_failure_ratio: float, mode: str, retry_failed: str = ""):
         super().__init__()
+        self._retry_failed = retry_failed
         self._output = output
         self._max_failure_ratio = max_failure_ratio
         self._mode = mode
@@ -193,6 +196,7 @@ class Finalize(beam.PTransform):
                 | "Once" >> beam.Create([None])
                 | "Commit" >> beam.Map(
                     _commit, self._output, self._max_failure_ratio, self._mode,
+                    self._retry_failed,
                     videos=beam.pvalue.AsList(results["videos"]),
                     pairs=beam.pvalue.AsList(results["pairs"]),
                     shards=beam.pvalue.AsList(results["shards"])))

@@ -3,18 +3,19 @@
 Each manifest part comes with `known.parquet`: its videos' URI, size, modification time (or
 etag) and, for a failed video, the failure reason, sorted by a hash bucket of the URI and
 written in small row groups. A lookup of some URIs reads each lookup file's footer and only the
-row groups whose bucket range holds one of their buckets, so it costs what is looked up, not
-what the dataset holds. A refresh groups its discovered URIs by bucket and looks each group
+row groups whose bucket range holds one of their buckets, so it costs what is looked up (plus
+a footer per part), not what the dataset holds. A refresh groups its discovered URIs by bucket and looks each group
 up once (a partitioned join): many URIs read every bucket once, three URIs read three.
 """
 from __future__ import annotations
 
 import hashlib
 import io
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from transforms.storage import filesystem, join
@@ -56,8 +57,9 @@ def lookup_from_videos(table: pa.Table) -> pa.Table:
 
 
 class Lookup:
-    """The lookup files of one dataset version; footers are read once and kept (a few KB per
-    part), so one instance serves many lookups."""
+    """The lookup files of one dataset version, read as one pyarrow dataset: a filter on the
+    bucket column skips every row group whose bucket range misses the wanted buckets (parquet
+    statistics), and the files are scanned in parallel."""
 
     def __init__(self, root: str, files: Sequence[str], held: Optional[pa.Table] = None):
         """`held`: lookup rows older than every file, held in memory (a dataset written
@@ -65,45 +67,26 @@ class Lookup:
         self._fs, base = filesystem(root)
         self._paths = [join(base, name) for name in files]
         self._held = held
-        self._footers: Dict[str, pq.FileMetaData] = {}
-
-    def _footer(self, path: str) -> pq.FileMetaData:
-        if path not in self._footers:
-            with self._fs.open(path, "rb") as handle:
-                self._footers[path] = pq.read_metadata(handle)
-        return self._footers[path]
-
-    def _row_groups(self, path: str, buckets: List[int]) -> List[int]:
-        footer, chosen = self._footer(path), []
-        for group in range(footer.num_row_groups):
-            statistics = footer.row_group(group).column(0).statistics
-            if statistics is None or not statistics.has_min_max:
-                chosen.append(group)
-                continue
-            if any(statistics.min <= wanted <= statistics.max for wanted in buckets):
-                chosen.append(group)
-        return chosen
 
     def find(self, uris: Iterable[str]) -> Dict[str, dict]:
         """{uri: its latest lookup row} for the URIs the dataset has; the others are absent."""
         uris = sorted(set(uris))
         if not uris:
             return {}
-        buckets = sorted({bucket(uri) for uri in uris})
         wanted = pa.array(uris, pa.string())
         found: Dict[str, dict] = {}
         if self._held is not None:
             held = self._held.filter(pc.is_in(self._held["uri"], value_set=wanted))
             found.update((row["uri"], row) for row in held.to_pylist())
-        for path in self._paths:  # oldest first: a later part's row replaces an earlier one
-            groups = self._row_groups(path, buckets)
-            if not groups:
-                continue
-            with self._fs.open(path, "rb") as handle:
-                table = pq.ParquetFile(handle, metadata=self._footer(path)).read_row_groups(
-                    groups, columns=["uri", "size", "mtime", "failed_reason"])
-            for row in table.filter(pc.is_in(table["uri"], value_set=wanted)).to_pylist():
-                found[row["uri"]] = row
+        if not self._paths:
+            return found
+        buckets = sorted({bucket(uri) for uri in uris})
+        table = ds.dataset(self._paths, format="parquet", filesystem=self._fs).to_table(
+            columns=["uri", "size", "mtime", "failed_reason", "__filename"],
+            filter=ds.field("bucket").isin(buckets) & ds.field("uri").isin(uris))
+        age = {path: position for position, path in enumerate(self._paths)}
+        rows = sorted(table.to_pylist(), key=lambda row: age[row.pop("__filename")])
+        found.update((row["uri"], row) for row in rows)  # oldest first: the latest row wins
         return found
 
 
