@@ -3,8 +3,9 @@ refreshes would have added them, so that what a refresh costs can be measured at
 
 Each synthetic part holds `videos_per_part` videos with PAIRS_PER_VIDEO pair rows each, cut
 from the real dataset's own rows (every column kept, identities renamed under
-s3://corpus-bucket/synthetic/). Synthetic pairs are rejected and their videos gave no
-triples: the shards stay the real ones (no images are made), so the dataset still validates.
+s3://corpus-bucket/synthetic/, scores varied at random). Synthetic pairs are rejected and their
+videos gave no triples: the shards stay the real ones (no images are made), so the dataset
+still validates.
 Every part comes with its lookup file and counts, like a committed one, and one new index
 lists the real parts followed by the synthetic ones.
 """
@@ -14,7 +15,9 @@ import itertools
 import json
 from typing import List
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.readers import open_dataset
 from transforms import known, manifest_stats, parts
@@ -23,6 +26,7 @@ from transforms.storage import join, write_bytes
 
 PAIRS_PER_VIDEO = 10
 FAILED_EVERY = 50  # one synthetic video in 50 failed to decode (no pair rows)
+SCORES = ("motion", "change", "cut", "sharpness", "brightness", "reason_score")
 
 
 def _strings(pattern: str, values) -> pa.Array:
@@ -60,6 +64,14 @@ def _part_tables(videos: pa.Table, pairs: pa.Table, reasons: List[str], part: in
         field = pair_rows.schema.field(name)
         pair_rows = pair_rows.set_column(pair_rows.schema.get_field_index(name), field,
                                          pa.array(values, field.type))
+    # Scores of real pairs are all different: a template's value times a random factor, so
+    # the parts compress like real ones rather than like copies.
+    rng = np.random.default_rng(part)
+    for name in SCORES:
+        values = pc.fill_null(pair_rows[name], 0.0).to_numpy()
+        pair_rows = pair_rows.set_column(
+            pair_rows.schema.get_field_index(name), pair_rows.schema.field(name),
+            pa.array(values * rng.uniform(0.5, 1.5, len(values)), pa.float64()))
     return rows, pair_rows
 
 

@@ -1,8 +1,6 @@
 """Two-phase captioning: build without a model, caption later, no video decoded again."""
 import json
 
-import pyarrow.parquet as pq
-
 from pipelines.readers import open_dataset
 from pipelines.validate import validate
 
