@@ -23,11 +23,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from schemas import manifests
 from transforms import known as lookup, manifest_stats
-from transforms.storage import committed_file, filesystem, join, write_bytes
+from transforms.storage import committed_file, filesystem, is_local, join, write_bytes
 
 VERSIONS_DIR = "versions"
 IDENTITY = {"videos": "uri", "pairs": "key"}
@@ -101,19 +102,31 @@ def _superseded_later(root: str, parts: Sequence[dict], name: str) -> List[froze
     return dropped[::-1]
 
 
-def fragments(root: str, index: dict, name: str, versions: Optional[set] = None
-              ) -> Iterator[Tuple[ds.Fragment, Optional[ds.Expression]]]:
-    """(file fragment, filter dropping its superseded rows) of each listed part, oldest first:
-    the parts read as one pyarrow dataset. `versions`: only the parts those versions added."""
-    parts = listed_parts(index)
+def arrow_filesystem(root: str):
+    """(filesystem for pyarrow, path of root): pyarrow's own for local folders (a dataset of
+    thousands of parts opens faster than through fsspec), fsspec's elsewhere."""
     fs, base = filesystem(root)
-    paths = [join(base, part[name]) for part in parts]
+    return (pafs.LocalFileSystem() if is_local(fs) else fs), base
+
+
+def fragments(root: str, index: dict, name: str, versions: Optional[set] = None,
+              positions: Optional[set] = None
+              ) -> Iterator[Tuple[ds.Fragment, Optional[ds.Expression]]]:
+    """(file fragment, filter dropping its superseded rows) of listed parts, oldest first: the
+    parts read as one pyarrow dataset. `versions`: only the parts those versions added;
+    `positions`: only the parts at those places in the list."""
+    parts = listed_parts(index)
+    dropped = _superseded_later(root, parts, name)
+    chosen = [position for position, part in enumerate(parts)
+              if (versions is None or part["version"] in versions)
+              and (positions is None or position in positions)]
+    fs, base = arrow_filesystem(root)
+    paths = [join(base, parts[position][name]) for position in chosen]
     dataset = ds.dataset(paths, schema=SCHEMAS[name], format="parquet", filesystem=fs)
-    for part, fragment, path, dropped in zip(parts, dataset.get_fragments(), paths,
-                                             _superseded_later(root, parts, name)):
+    for position, fragment, path in zip(chosen, dataset.get_fragments(), paths):
         assert fragment.path == path, (fragment.path, path)
-        if versions is None or part["version"] in versions:
-            yield fragment, ~ds.field(IDENTITY[name]).isin(sorted(dropped)) if dropped else None
+        later = dropped[position]
+        yield fragment, ~ds.field(IDENTITY[name]).isin(sorted(later)) if later else None
 
 
 def both(left: Optional[ds.Expression], right: Optional[ds.Expression]):
@@ -162,20 +175,24 @@ def sample(root: str, index: dict, name: str, max_rows: int, seed: int,
     hold SAMPLE_SPREAD times `max_rows`, and whole row groups of those drawn until `max_rows`.
     Reads the drawn parts' footers and the drawn row groups only."""
     rng = random.Random(seed)
-    listed = fragments(root, index, name)
     rows = [part.get("rows", {}).get(name) for part in listed_parts(index)]
     whole = None in rows or sum(rows) <= max_rows
-    if not whole:
-        picked = set(_draw(rows, SAMPLE_SPREAD * max_rows, rng))
-        listed = (item for position, item in enumerate(listed) if position in picked)
-    groups = [(group, keep) for fragment, keep in listed
+    picked = None if whole else set(_draw(rows, SAMPLE_SPREAD * max_rows, rng))
+    groups = [(group, keep) for fragment, keep in fragments(root, index, name, None, picked)
               for group in fragment.split_by_row_group()]
     chosen = list(range(len(groups)))
     if not whole:
         chosen = _draw([sum(info.num_rows for info in group.row_groups) for group, _ in groups],
                        max_rows, rng)
-    batches = [batch for position in chosen for batch in groups[position][0].to_batches(
-        schema=SCHEMAS[name], columns=columns, filter=groups[position][1])]
+    batches, total = [], 0
+    for position in chosen:  # a row group larger than wanted (an older part's) is cut short
+        group, keep = groups[position]
+        for batch in group.to_batches(schema=SCHEMAS[name], columns=columns, filter=keep,
+                                      batch_size=ROW_GROUP_ROWS):
+            if not whole and total >= max_rows:
+                break
+            batches.append(batch)
+            total += batch.num_rows
     return pa.Table.from_batches(batches, schema=projected(name, columns)), not whole
 
 
