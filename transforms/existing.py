@@ -13,7 +13,7 @@ import apache_beam as beam
 
 from schemas.records import VideoSource
 from transforms import parts
-from transforms.known import Lookup, bucket
+from transforms.known import NUM_BUCKETS, Lookup, bucket
 from transforms.parts import known_files
 from transforms.storage import filesystem, join
 
@@ -22,6 +22,7 @@ MODES = ("refresh", "overwrite")
 RETRY_CHOICES = ("", "transient", "all")
 # Failures that may not happen again: worth a retry. Anything else is the file's own fault.
 TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
+SOURCES_PER_LOOKUP = 10_000
 
 
 def read_index(output: str) -> Optional[dict]:
@@ -67,6 +68,14 @@ def _select_one(source: VideoSource, row: Optional[dict], retry_failed: str):
         beam.metrics.Metrics.counter("idp_corpus", "videos_changed_not_reprocessed").inc()
 
 
+def _bucket_range(source: VideoSource, count: int) -> Tuple[int, VideoSource]:
+    """(range of URI buckets, source): about SOURCES_PER_LOOKUP sources a range, so a small
+    refresh looks up once and a listing of millions splits into ranges that each read only
+    their share of the lookup files."""
+    ranges = max(1, min(NUM_BUCKETS, -(-count // SOURCES_PER_LOOKUP)))
+    return bucket(source.uri) * ranges // NUM_BUCKETS, source
+
+
 def _lookup(output: str) -> Lookup:
     """The committed version's lookup of known videos (empty for a new dataset)."""
     index = read_index(output)
@@ -81,8 +90,8 @@ class SkipKnown(beam.PTransform):
     """VideoSource -> only the sources the dataset at `output` does not have yet (or, with
     `retry_failed`, only those whose earlier attempt failed).
 
-    Sources are grouped by the hash bucket of their URI and each group looks up only its own
-    buckets (transforms/known.py): no worker holds the whole video manifest."""
+    Sources are grouped by ranges of their URIs' hash buckets and each group looks up only
+    its own buckets (transforms/known.py): no worker holds the whole video manifest."""
 
     def __init__(self, output: str, retry_failed: str = ""):
         super().__init__()
@@ -93,8 +102,9 @@ class SkipKnown(beam.PTransform):
         lookup = (sources.pipeline
                   | "Output" >> beam.Create([self._output])
                   | "OpenLookup" >> beam.Map(_lookup))
+        count = sources | "Count" >> beam.combiners.Count.Globally()
         return (sources
-                | "ByBucket" >> beam.Map(lambda source: (bucket(source.uri), source))
-                | "GroupByBucket" >> beam.GroupByKey()
+                | "ByBuckets" >> beam.Map(_bucket_range, beam.pvalue.AsSingleton(count))
+                | "GroupByBuckets" >> beam.GroupByKey()
                 | "Select" >> beam.FlatMap(_select, beam.pvalue.AsSingleton(lookup),
                                            self._retry_failed))
