@@ -113,18 +113,19 @@ def fragments(root: str, index: dict, name: str, versions: Optional[set] = None,
               positions: Optional[set] = None
               ) -> Iterator[Tuple[ds.Fragment, Optional[ds.Expression]]]:
     """(file fragment, filter dropping its superseded rows) of listed parts, oldest first: the
-    parts read as one pyarrow dataset. `versions`: only the parts those versions added;
-    `positions`: only the parts at those places in the list."""
+    parts read as one pyarrow dataset, fragment by fragment. `versions`: only the parts those
+    versions added; `positions`: only the parts at those places in the list."""
     parts = listed_parts(index)
     dropped = _superseded_later(root, parts, name)
     chosen = [position for position, part in enumerate(parts)
               if (versions is None or part["version"] in versions)
               and (positions is None or position in positions)]
     fs, base = arrow_filesystem(root)
-    paths = [join(base, parts[position][name]) for position in chosen]
-    dataset = ds.dataset(paths, schema=SCHEMAS[name], format="parquet", filesystem=fs)
-    for position, fragment, path in zip(chosen, dataset.get_fragments(), paths):
-        assert fragment.path == path, (fragment.path, path)
+    parquet = ds.ParquetFileFormat()
+    for position in chosen:
+        # One fragment at a time: a fragment keeps its footer once scanned, and thousands of
+        # parts' footers held together would grow with the dataset.
+        fragment = parquet.make_fragment(join(base, parts[position][name]), filesystem=fs)
         later = dropped[position]
         yield fragment, ~ds.field(IDENTITY[name]).isin(sorted(later)) if later else None
 
