@@ -4,8 +4,9 @@ Each manifest part comes with `known.parquet`: its videos' URI, size, modificati
 etag) and, for a failed video, the failure reason, sorted by a hash bucket of the URI and
 written in small row groups. A lookup of some URIs reads each lookup file's footer and only the
 row groups whose bucket range holds one of their buckets, so it costs what is looked up (plus
-a footer per part), not what the dataset holds. A refresh groups its discovered URIs by bucket and looks each group
-up once (a partitioned join): many URIs read every bucket once, three URIs read three.
+a footer per part), not what the dataset holds. A refresh groups its discovered URIs by ranges
+of buckets and looks each group up once (a partitioned join): millions of URIs read every
+bucket about once, three URIs make one lookup.
 """
 from __future__ import annotations
 
