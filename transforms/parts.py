@@ -104,9 +104,11 @@ def _superseded_later(root: str, parts: Sequence[dict], name: str) -> List[froze
 
 def arrow_filesystem(root: str):
     """(filesystem for pyarrow, path of root): pyarrow's own for local folders (a dataset of
-    thousands of parts opens faster than through fsspec), fsspec's elsewhere."""
+    thousands of parts opens faster than through fsspec), fsspec's, wrapped, elsewhere."""
     fs, base = filesystem(root)
-    return (pafs.LocalFileSystem() if is_local(fs) else fs), base
+    if is_local(fs):
+        return pafs.LocalFileSystem(), base
+    return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), base
 
 
 def fragments(root: str, index: dict, name: str, versions: Optional[set] = None,
