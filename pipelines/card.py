@@ -16,8 +16,8 @@ from typing import Iterable, List, Sequence
 
 from pipelines import config as build_options
 from pipelines.readers import WIDS_INDEX, Dataset
-from transforms.parts import PLAIN_COPY_MAX_ROWS
 from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION
+from transforms.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes
 
 CARD = "README.md"
