@@ -67,7 +67,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
     pairs = (written["kept"], *dropped) | "AllPairs" >> beam.Flatten()
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
             | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
-                                     config.write.mode, run))
+                                     config.write.mode, run, config.write.retry_failed))
 
 
 def pipeline_options(beam_args) -> PipelineOptions:

@@ -160,7 +160,7 @@ def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
 
 def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
     from pipelines.validate import validate
-    problems = validate(args.dataset)
+    problems = validate(args.dataset, args.since)
     for problem in problems:
         print(f"problem: {problem}")
     print(f"{args.dataset}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
@@ -212,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
     validate.add_argument("dataset", help="dataset folder or fsspec URL")
+    validate.add_argument("--since", type=int, default=None, metavar="VERSION",
+                          help="check only what the versions after VERSION added (their "
+                               "shards, manifest parts and counts)")
     validate.set_defaults(handler=_validate)
     inspect = commands.add_parser("inspect", help="summarise a dataset: counts, shards, "
                                                    "reasons, score quantiles, sample actions")

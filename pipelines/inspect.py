@@ -1,42 +1,54 @@
 """`idp-corpus inspect DIR`: what a dataset holds, in the terminal or as JSON for scripts.
 
-Reads only index.json and what it points at (stats, manifests); shards are not opened, so it
-is quick on any size of dataset.
+Reads only index.json and what it points at: counts from the stats, score quantiles and sample
+actions from a bounded sample of the manifest parts; shards are not opened, so it is quick on
+any size of dataset.
 """
 from __future__ import annotations
 
-import collections
 import random
 from typing import Dict, List, Optional
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.card import caption_models, human_bytes
 from pipelines.readers import Dataset
-from pipelines.report import SCORES, drop_stage
+from pipelines.report import SCORES
 
 QUANTILES = (0.0, 0.1, 0.5, 0.9, 1.0)
 SAMPLE_ACTIONS = 5
+# Score quantiles come from at most this many pair rows (whole row groups drawn at random), so
+# inspect reads a bounded amount whatever the dataset's size; exact below it.
+SAMPLE_ROWS = 200_000
 
 
-def quantiles(values: List[float]) -> Optional[Dict[str, float]]:
-    values = [value for value in values if value is not None]
-    if not values:
+def quantiles(values, sampled: bool = False) -> Optional[Dict[str, float]]:
+    """Quantiles of a list or pyarrow array of numbers; nulls are left out."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, pa.float64())
+    values = np.asarray(pc.drop_null(values).to_numpy(), dtype=np.float64)
+    if not len(values):
         return None
-    points = np.quantile(np.asarray(values, dtype=np.float64), QUANTILES)
+    points = np.quantile(values, QUANTILES)
     names = ("min", "p10", "p50", "p90", "max")
-    return {"count": len(values), **{name: round(float(point), 6)
-                                     for name, point in zip(names, points)}}
+    return {"count": len(values), "sampled": sampled,
+            **{name: round(float(point), 6) for name, point in zip(names, points)}}
 
 
 def summary(dataset: Dataset, seed: int = 0) -> dict:
-    """Everything `inspect` shows, as plain JSON-ready values."""
+    """Everything `inspect` shows, as plain JSON-ready values. Counts come from the stats;
+    score quantiles and sample actions from a bounded sample of the pair rows."""
     stats, index = dataset.stats, dataset.index
     sizes = [shard["size"] for shard in index["shards"]]
     counts = [shard["num_samples"] for shard in index["shards"]]
-    kept = dataset.kept
-    picked = random.Random(seed).sample(sorted(kept, key=lambda row: row["key"]),
-                                        min(SAMPLE_ACTIONS, len(kept)))
+    pairs, sampled = dataset.sample("pairs", SAMPLE_ROWS, seed,
+                                    ["key", "status", "action", *SCORES, "idp_score"])
+    kept = pairs.filter(pc.equal(pairs["status"], "kept"))
+    keys = sorted(kept["key"].to_pylist())
+    picked = set(random.Random(seed).sample(keys, min(SAMPLE_ACTIONS, len(keys))))
+    picked_rows = [row for row in kept.to_pylist() if row["key"] in picked]
     return {
         "dataset": dataset.root,
         "version": index.get("version", 1),
@@ -49,23 +61,20 @@ def summary(dataset: Dataset, seed: int = 0) -> dict:
         "video_reasons": stats["video_reasons"],
         "pairs": stats["pairs"],
         "pair_reasons": stats["pair_reasons"],
-        "dropped_by_stage": dict(sorted(collections.Counter(
-            drop_stage(row) for row in dataset.rejected).items())),
-        "action_sources": dict(sorted(collections.Counter(
-            row["action_source"] or "none" for row in kept).items())),
-        "qc_flags": dict(sorted(collections.Counter(
-            flag for row in kept for flag in row["qc_flags"] or ()).items())),
+        "dropped_by_stage": dict(sorted(stats["pair_stages"].items())),
+        "action_sources": dict(sorted(stats["action_sources"].items())),
+        "qc_flags": dict(sorted(stats["qc_flags"].items())),
         "caption_models": [dict(zip(("model", "revision", "prompt_id", "decoding", "triples"),
-                                    model)) for model in caption_models(dataset)],
+                                    model)) for model in caption_models(stats)],
         "scores": {
-            "kept": {name: quantiles([row[name] for row in kept])
+            "kept": {name: quantiles(kept[name], sampled)
                      for name in (*SCORES, "idp_score")},
-            "candidates": {name: quantiles([row[name] for row in dataset.pairs])
+            "candidates": {name: quantiles(pairs[name], sampled)
                            for name in (*SCORES, "idp_score")},
         },
         "sample_actions": [{"key": row["key"], "action": row["action"],
                             "idp_score": row["idp_score"]}
-                           for row in sorted(picked, key=lambda row: row["key"])],
+                           for row in sorted(picked_rows, key=lambda row: row["key"])],
     }
 
 
@@ -113,8 +122,11 @@ def render(info: dict) -> str:
         lines.append(f"caption model {model['model']} revision {model['revision'] or '-'} "
                      f"prompt {model['prompt_id']} decoding {model['decoding']}: "
                      f"{model['triples']:,} triples")
-    lines += ["", "scores of kept triples:", *_quantile_table(info["scores"]["kept"]),
-              "scores of all candidate pairs:", *_quantile_table(info["scores"]["candidates"]),
+    sampled = any(row and row["sampled"] for row in info["scores"]["candidates"].values())
+    of = f" (from a sample of about {SAMPLE_ROWS:,} pair rows)" if sampled else ""
+    lines += ["", f"scores of kept triples{of}:", *_quantile_table(info["scores"]["kept"]),
+              f"scores of all candidate pairs{of}:",
+              *_quantile_table(info["scores"]["candidates"]),
               "", "sample actions:"]
     for sample in info["sample_actions"]:
         score = "" if sample["idp_score"] is None else f"  (IDP {sample['idp_score']:.3f})"

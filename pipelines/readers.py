@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
-import pyarrow.parquet as pq
+import pyarrow as pa
+import pyarrow.dataset as ds
 
-from schemas import manifests
+from transforms import manifest_stats, parts
 from transforms.existing import INDEX
 from transforms.shard_read import iter_shard
 from transforms.storage import filesystem, join, write_bytes
@@ -26,12 +27,11 @@ class NotADataset(FileNotFoundError):
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """One committed version of a dataset: its index, stats and manifests' rows."""
+    """One committed version of a dataset: its index and stats; its manifests are read from
+    their parts in batches (transforms/parts.py), never held whole."""
     root: str
     index: dict
     stats: dict
-    videos: List[dict]
-    pairs: List[dict]
 
     def url(self, relative: str) -> str:
         return join(self.root, relative)
@@ -39,25 +39,46 @@ class Dataset:
     def shard_urls(self) -> List[str]:
         return [self.url(shard["url"]) for shard in self.index["shards"]]
 
-    @property
-    def kept(self) -> List[dict]:
-        return [row for row in self.pairs if row["status"] == "kept"]
+    def scan(self, name: str, columns: Optional[List[str]] = None,
+             filter: Optional[ds.Expression] = None,
+             versions: Optional[set] = None) -> Iterator[pa.RecordBatch]:
+        """The latest rows of the "videos" or "pairs" manifest, in batches; `versions`: only
+        the rows those versions added."""
+        return parts.scan(self.root, self.index, name, columns, filter, versions)
 
-    @property
-    def rejected(self) -> List[dict]:
-        return [row for row in self.pairs if row["status"] == "rejected"]
+    def rows(self, name: str, columns: Optional[List[str]] = None,
+             filter: Optional[ds.Expression] = None,
+             versions: Optional[set] = None) -> Iterator[dict]:
+        for batch in self.scan(name, columns, filter, versions):
+            yield from batch.to_pylist()
+
+    def table(self, name: str, columns: Optional[List[str]] = None,
+              filter: Optional[ds.Expression] = None,
+              versions: Optional[set] = None) -> pa.Table:
+        """As one table: for a selection small enough to hold (a filter, a few columns)."""
+        return parts.read_table(self.root, self.index, name, columns, filter, versions)
+
+    def sample(self, name: str, max_rows: int, seed: int,
+               columns: Optional[List[str]] = None) -> Tuple[pa.Table, bool]:
+        """(rows, whether they are a sample of the latest rows): all of them up to max_rows."""
+        return parts.sample(self.root, self.index, name, max_rows, seed, columns)
+
+    def shard_versions(self, shard_names: Iterable[str]) -> set:
+        """The versions whose parts hold the rows of these shards (a shard's rows are written
+        by the run that wrote it; shards listed before parts are in the first part)."""
+        first = parts.listed_parts(self.index)[0]["version"]
+        versions = {shard["name"]: shard.get("version", first) for shard in self.index["shards"]}
+        return {versions[name] for name in shard_names}
+
+
+KEPT = ds.field("status") == "kept"
+REJECTED = ds.field("status") == "rejected"
 
 
 def read_json(url: str) -> dict:
     fs, path = filesystem(url)
     with fs.open(path, "rt", encoding="utf-8") as handle:
         return json.load(handle)
-
-
-def _read_table(url: str, schema) -> List[dict]:
-    fs, path = filesystem(url)
-    with fs.open(path, "rb") as handle:
-        return pq.read_table(handle, schema=schema).to_pylist()
 
 
 def open_dataset(root: str) -> Dataset:
@@ -67,10 +88,10 @@ def open_dataset(root: str) -> Dataset:
         index = read_json(join(root, INDEX))
     except FileNotFoundError as error:
         raise NotADataset(f"{root}: no {INDEX}; not a committed idp-corpus dataset") from error
-    return Dataset(
-        root=root, index=index, stats=read_json(join(root, index["stats"])),
-        videos=_read_table(join(root, index["manifests"]["videos"]), manifests.VIDEOS),
-        pairs=_read_table(join(root, index["manifests"]["pairs"]), manifests.PAIRS))
+    stats = read_json(join(root, index["stats"]))
+    if not manifest_stats.complete(stats):  # written before a section existed: counted once
+        stats = {**stats, **manifest_stats.count_parts(root, index)}
+    return Dataset(root=root, index=index, stats=stats)
 
 
 def wids_description(index: dict) -> dict:
@@ -92,12 +113,19 @@ def write_wids_index(dataset: Dataset) -> str:
 
 
 def read_samples(dataset: Dataset, keys: Iterable[str]) -> Dict[str, Dict[str, bytes]]:
-    """The members of the wanted kept samples. Each shard that holds one is streamed only up to
-    its last wanted sample (the writer stores samples in key order)."""
-    shard_of = {row["key"]: row["shard"] for row in dataset.kept}
+    """The members of the wanted kept samples."""
+    keys = sorted(set(keys))
+    shard_of = {row["key"]: row["shard"] for row in dataset.rows(
+        "pairs", ["key", "shard"], KEPT & ds.field("key").isin(keys))} if keys else {}
+    return read_members(dataset, shard_of)
+
+
+def read_members(dataset: Dataset, shard_of: Dict[str, str]) -> Dict[str, Dict[str, bytes]]:
+    """The members of kept samples, given each one's shard. Each shard that holds one is
+    streamed only up to its last wanted sample (the writer stores samples in key order)."""
     wanted: Dict[str, set] = {}
-    for key in keys:
-        wanted.setdefault(shard_of[key], set()).add(key)
+    for key, shard in shard_of.items():
+        wanted.setdefault(shard, set()).add(key)
     url_of = {shard["name"]: dataset.url(shard["url"]) for shard in dataset.index["shards"]}
     found: Dict[str, Dict[str, bytes]] = {}
     for shard in sorted(wanted):

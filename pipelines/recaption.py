@@ -5,24 +5,29 @@ with --no-caption.
 The pairs are read back from the shards the index lists; each gets a new caption (or, for a
 human label, a new score), caption QC and selection as in a build, and goes to new shards
 numbered after the existing ones, with its original image bytes. A new dataset version lists
-only the new shards (the old ones stay on disk, superseded: nothing is rewritten), and updates
-the captioned pairs' rows in the manifests.
+only the new shards (the old ones stay on disk, superseded: nothing is rewritten) and one new
+manifest part with every row, the captioned pairs' rows replaced; rows stream through in
+batches, never held whole.
 """
 from __future__ import annotations
 
 import collections
 import json
 from fractions import Fraction
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
+from transforms import heartbeat, index_commit, lease, parts
 from transforms.caption import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
-from transforms.existing import read_index, read_rows
+from transforms.existing import read_index
 from transforms.index_commit import current_index
 from transforms.finalize import commit_version
 from transforms.caption_config import CaptionConfig
@@ -31,6 +36,8 @@ from transforms.shard_read import iter_shard
 from transforms.staging import StageTriples
 from transforms.storage import join
 from transforms.write import WriteConfig, WriteShards
+
+KEPT = ds.field("status") == "kept"
 
 
 def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
@@ -57,8 +64,10 @@ def _display(meta: Dict) -> Display:
                    meta["field_order"])
 
 
-def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:
-    """A shard's samples as uncaptioned triples, their stored bytes untouched."""
+def stored_triples(item: Tuple[str, Dict[str, Dict]]) -> Iterator[Triple]:
+    """A shard's samples as uncaptioned triples, their stored bytes untouched. `item`: the
+    shard's URL and {video_id: the facts of its videos' manifest rows}."""
+    url, videos = item
     for _, members in iter_shard(url):
         meta = json.loads(members["json"])
         yield Triple(meta=meta_from_sample(meta, videos[meta["video_id"]]), caption=None,
@@ -66,22 +75,102 @@ def stored_triples(url: str, videos: Dict[str, Dict]) -> Iterator[Triple]:
                      change_npy=members["change.npy"])
 
 
+VIDEO_FACTS = ["video_id", "size", "num_frames", "decoder"]
+
+
+def _kept_pairs(version: int, dataset: str, index: dict) -> Iterator[Tuple[str, str]]:
+    """(video_id, shard) of the kept pairs one version's part holds."""
+    for batch in parts.scan(dataset, index, "pairs", ["video_id", "shard"], KEPT, {version}):
+        yield from zip(batch["video_id"].to_pylist(), batch["shard"].to_pylist())
+
+
+def _video_facts(version: int, dataset: str, index: dict) -> Iterator[Tuple[str, Dict]]:
+    for batch in parts.scan(dataset, index, "videos", VIDEO_FACTS, None, {version}):
+        for row in batch.to_pylist():
+            yield row["video_id"], row
+
+
+def _facts_by_shard(joined, url_of: Dict[str, str]) -> Iterator[Tuple[str, Tuple[str, Dict]]]:
+    video_id, grouped = joined
+    facts = list(grouped["videos"])  # one: the video's latest row
+    if facts:
+        for shard in sorted(set(grouped["shards"])):
+            yield url_of[shard], (video_id, facts[-1])
+
+
+class ReadStored(beam.PTransform):
+    """The dataset's kept triples read back from its shards, each with its video's manifest
+    facts. A join by video id, then by shard, carries only metadata: no worker holds the whole
+    manifest, and image bytes never go through a shuffle."""
+
+    def __init__(self, dataset: str, index: dict):
+        super().__init__()
+        self._dataset, self._index = dataset, index
+
+    def expand(self, pipeline):
+        dataset, index = self._dataset, self._index
+        versions = sorted({part["version"] for part in parts.listed_parts(index)})
+        url_of = {shard["name"]: join(dataset, shard["url"]) for shard in index["shards"]}
+        listed = pipeline | "Versions" >> beam.Create(versions)
+        shards = listed | "KeptPairs" >> beam.FlatMap(_kept_pairs, dataset, index)
+        videos = listed | "VideoFacts" >> beam.FlatMap(_video_facts, dataset, index)
+        return ({"shards": shards, "videos": videos}
+                | "JoinVideos" >> beam.CoGroupByKey()
+                | "ByShard" >> beam.FlatMap(_facts_by_shard, url_of)
+                | "GroupByShard" >> beam.GroupByKey()
+                | "Facts" >> beam.MapTuple(lambda url, facts: (url, dict(facts)))
+                | "ReadShard" >> beam.FlatMap(stored_triples))
+
+
+def _pair_batches(dataset: str, index: dict,
+                  new_rows: Dict[str, Dict]) -> Iterator[pa.Table]:
+    """The latest pair rows with the captioned pairs' rows replaced, batch by batch."""
+    keys = pa.array(sorted(new_rows), pa.string())
+    for batch in parts.scan(dataset, index, "pairs"):
+        table = pa.Table.from_batches([batch])
+        if not pc.any(pc.is_in(table["key"], value_set=keys)).as_py():
+            yield table
+            continue
+        yield pa.Table.from_pylist([new_rows.get(row["key"], row) for row in table.to_pylist()],
+                                   schema=manifests.PAIRS)
+
+
+def _video_batches(dataset: str, index: dict, kept: Dict[str, int]) -> Iterator[pa.Table]:
+    """The latest video rows with their counts and status after captioning, batch by batch."""
+    for batch in parts.scan(dataset, index, "videos"):
+        rows = []
+        for row in batch.to_pylist():
+            status, reason = row["status"], row["reason"]
+            if status != "failed":
+                count = kept.get(row["video_id"], 0)
+                status, reason = ("ok", None) if count else ("no_pairs",
+                                                             reason or "all_pairs_dropped")
+            rows.append({**row, "num_kept": kept.get(row["video_id"], 0), "status": status,
+                         "reason": reason})
+        yield pa.Table.from_pylist(rows, schema=manifests.VIDEOS)
+
+
 def commit(_, output: str, run, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
+    """A new version made of one part holding every latest row, the captioned pairs' rows
+    replaced (every kept pair was captioned again, so this part supersedes all others), and only
+    the new shards. Rows stream through in batches; the lookup files stay as they are (a
+    caption changes no video's URI, size, time or failure)."""
     previous = current_index(output)
+    version = previous["version"] + 1
+    tmp = run.tmp if run is not None else None
+    if run is not None:
+        heartbeat.keep_alive(run)
+        index_commit.check_base(output, run)  # before writing anything into the version folder
+        lease.check_owner(run)
+    base = parts.convert_legacy(output, previous, version, tmp)
     new_rows = {outcome.meta.key: manifests.pair_row(outcome) for outcome in outcomes}
-    pair_rows = [new_rows.get(row["key"], row) for row in read_rows(output, previous, "pairs")]
-    kept = collections.Counter(row["video_id"] for row in pair_rows if row["status"] == "kept")
-    video_rows = []
-    for row in read_rows(output, previous, "videos"):
-        status, reason = row["status"], row["reason"]
-        if status != "failed":
-            count = kept[row["video_id"]]
-            status, reason = ("ok", None) if count else ("no_pairs",
-                                                         reason or "all_pairs_dropped")
-        video_rows.append({**row, "num_kept": kept[row["video_id"]], "status": status,
-                           "reason": reason})
-    return commit_version(output, video_rows, pair_rows,
-                          sorted(shards, key=lambda shard: shard["name"]), previous, run)
+    kept = collections.Counter(row["video_id"] for row in new_rows.values()
+                               if row["status"] == "kept")
+    entry = parts.write_streamed_part(output, version, _video_batches(output, base, kept),
+                                      _pair_batches(output, base, new_rows), tmp)
+    listed = [{**shard, "version": version} for shard in sorted(shards, key=lambda s: s["name"])]
+    return commit_version(output, version, [entry], base["known"], listed,
+                          parts.part_counts(output, entry), previous, run)
 
 
 def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
@@ -89,12 +178,10 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
     index = read_index(dataset)
     if index is None:
         raise ValueError(f"{dataset} has no index.json: not a committed dataset")
-    videos = {row["video_id"]: row for row in read_rows(dataset, index, "videos")}
     # The stored images are staged as they are, and the model captions those JPEGs: a batch
     # waiting for it holds offsets, and nothing joins captions back to images afterwards.
     staged = (pipeline
-              | "Shards" >> beam.Create([join(dataset, s["url"]) for s in index["shards"]])
-              | "ReadShard" >> beam.FlatMap(stored_triples, videos)
+              | "ReadStored" >> ReadStored(dataset, index)
               | "Stage" >> StageTriples(write.output, run))
     captioned = staged | "Caption" >> CaptionPairs(caption, run)
     checked = (captioned["captioned"]

@@ -5,8 +5,10 @@ The funnel from videos to triples, drop reasons, score histograms, a gallery of 
 Rejected pairs have no stored images; the report shows their scores, frame indices and times,
 with a link into the source video at those times, and does not decode video again.
 
-Everything comes from the committed version (index.json and what it points at), and random
-choices are seeded, so the same dataset always gives the same bytes.
+Everything comes from the committed version (index.json and what it points at), read in
+bounded memory: counts from the stats, histograms and examples from a bounded sample of the
+manifest parts, the gallery from a few shards. Random choices are seeded, so the same dataset
+always gives the same bytes.
 """
 from __future__ import annotations
 
@@ -18,10 +20,14 @@ import random
 import urllib.parse
 from typing import Dict, List, Sequence, Tuple
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from PIL import Image
 
 from pipelines.charts import bars, histogram, number
-from pipelines.readers import Dataset, open_dataset, read_samples, write_wids_index
+from pipelines.readers import KEPT, Dataset, open_dataset, read_members, write_wids_index
+from transforms import manifest_stats
 from transforms.storage import write_bytes
 
 REPORT = "report.html"
@@ -31,7 +37,13 @@ GALLERY_SIZE = 12
 EXAMPLES_PER_REASON = 4
 THUMBNAIL_SIDE = 320
 SCORES = ("motion", "change", "cut", "sharpness", "brightness")
-KEPT, REJECTED = "#2f8f5b", "#c8553d"
+KEPT_COLOUR, REJECTED_COLOUR = "#2f8f5b", "#c8553d"
+# Histograms and rejected examples come from at most this many rows (whole row groups drawn
+# at random), so the report reads a bounded amount whatever the dataset's size.
+SAMPLE_ROWS = 20_000
+SAMPLE_COLUMNS = ["key", "uri", "status", "reason", "reason_score", "message", "action",
+                  "before_frame", "after_frame", "before_time", "after_time", *SCORES,
+                  "idp_score", "qc_flags"]
 
 
 def write_extras(config, beam_args: Sequence[str] = ()) -> None:
@@ -52,29 +64,23 @@ def write_report(dataset: Dataset) -> str:
 
 
 def drop_stage(row: dict) -> str:
-    """Which stage rejected a pair, from its manifest row: pairs dropped before captioning carry
-    no action; caption QC's reasons are caption_*; what else drops captioned pairs selects."""
-    if row["reason"] == "caption_failed":
-        return "caption"
-    if row["action"] is None:
-        return "filters"
-    return "caption QC" if row["reason"].startswith("caption_") else "selection"
+    return manifest_stats.drop_stage(row["reason"], row["action"] is not None)
 
 
 def funnel(dataset: Dataset) -> Tuple[List[tuple], List[tuple]]:
-    """(video steps, pair steps), each (label, count, note)."""
+    """(video steps, pair steps), each (label, count, note), from the stats alone."""
     stats, videos = dataset.stats, dataset.stats["videos"]
-    stages = collections.Counter(drop_stage(row) for row in dataset.rejected)
+    stages = collections.Counter(stats["pair_stages"])
     decoded = videos["ok"] + videos["no_pairs"]
-    with_pairs = sum(1 for row in dataset.videos if row["num_candidates"])
     video_steps = [("videos", videos["total"], ""),
                    ("decoded", decoded, f"{videos['failed']} failed"),
-                   ("gave candidate pairs", with_pairs, ""),
+                   ("gave candidate pairs", stats["funnel"]["videos_with_candidates"], ""),
                    ("gave triples", videos["ok"], "")]
     passed = stats["pairs"]["candidates"] - stages["filters"]
     pair_steps = [("candidate pairs", stats["pairs"]["candidates"], ""),
                   ("passed the filters", passed, f"{stages['filters']} dropped")]
-    if stages["caption"] or any(row["action_source"] for row in dataset.kept):
+    captioned = any(source != "none" for source in stats["action_sources"])
+    if stages["caption"] or captioned:
         pair_steps.append(("captioned", passed - stages["caption"],
                            f"{stages['caption']} failed"))
     if stages["caption QC"]:
@@ -87,23 +93,29 @@ def funnel(dataset: Dataset) -> Tuple[List[tuple], List[tuple]]:
 
 def choose_gallery(dataset: Dataset, rng: random.Random) -> List[dict]:
     """Random kept rows from a few random shards: representative (shards hold shuffled keys)
-    while reading a bounded amount of data."""
-    kept = sorted(dataset.kept, key=lambda row: row["key"])
-    shards = sorted({row["shard"] for row in kept})
-    chosen = set(rng.sample(shards, min(GALLERY_SHARDS, len(shards))))
-    candidates = [row for row in kept if row["shard"] in chosen]
+    while reading a bounded amount of data: the chosen shards' rows, from their runs' parts."""
+    shards = sorted(shard["name"] for shard in dataset.index["shards"] if shard["num_samples"])
+    chosen = sorted(rng.sample(shards, min(GALLERY_SHARDS, len(shards))))
+    if not chosen:
+        return []
+    candidates = sorted(dataset.rows("pairs", filter=KEPT & ds.field("shard").isin(chosen),
+                                     versions=dataset.shard_versions(chosen)),
+                        key=lambda row: row["key"])
     picked = rng.sample(candidates, min(GALLERY_SIZE, len(candidates)))
     return sorted(picked, key=lambda row: row["key"])
 
 
-def choose_rejected(dataset: Dataset, rng: random.Random) -> Dict[str, List[dict]]:
-    by_reason: Dict[str, List[dict]] = collections.defaultdict(list)
-    for row in sorted(dataset.rejected, key=lambda row: row["key"]):
-        by_reason[row["reason"]].append(row)
-    return {reason: sorted(rng.sample(rows, min(EXAMPLES_PER_REASON, len(rows))),
-                           key=lambda row: row["key"])
-            for reason, rows in sorted(by_reason.items(), key=lambda item: (-len(item[1]),
-                                                                              item[0]))}
+def choose_rejected(rejected: pa.Table, rng: random.Random) -> Dict[str, List[dict]]:
+    """A few random rejected rows per reason, most frequent reason first."""
+    counts = collections.Counter({item["values"]: item["counts"] for item in
+                                  pc.value_counts(rejected["reason"]).to_pylist()})
+    chosen = {}
+    for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0] or "")):
+        rows = rejected.filter(pc.equal(rejected["reason"], reason)).sort_by("key")
+        picked = rng.sample(range(rows.num_rows), min(EXAMPLES_PER_REASON, rows.num_rows))
+        chosen[reason] = sorted(rows.take(pa.array(picked, pa.int64())).to_pylist(),
+                                key=lambda row: row["key"])
+    return chosen
 
 
 def thumbnail(data: bytes) -> str:
@@ -166,10 +178,12 @@ def gallery(rows: List[dict], samples: Dict[str, Dict[str, bytes]]) -> str:
     return '<div class="gallery">' + "".join(cards) + "</div>"
 
 
-def rejected_examples(chosen: Dict[str, List[dict]], counts: Dict[str, int]) -> str:
+def rejected_examples(chosen: Dict[str, List[dict]], counts: Dict[str, int],
+                      sampled: bool = False) -> str:
     if not chosen:
         return '<p class="empty">no pair was rejected</p>'
-    parts = []
+    parts = ['<p class="summary">examples drawn from a sample of the pair rows</p>'] \
+        if sampled else []
     for reason, rows in chosen.items():
         items = "".join(
             f'<tr><td>{html.escape(row["key"])}</td><td>{source_link(row)}</td>'
@@ -185,26 +199,32 @@ def rejected_examples(chosen: Dict[str, List[dict]], counts: Dict[str, int]) -> 
     return "".join(parts)
 
 
-def failed_videos(dataset: Dataset, limit: int = 20) -> str:
-    rows = sorted((row for row in dataset.videos if row["status"] != "ok"),
+def failed_videos(dataset: Dataset, rows: List[dict], sampled: bool, limit: int = 20) -> str:
+    """Videos without triples: all of them in a small dataset, else those of a sample."""
+    rows = sorted((row for row in rows if row["status"] != "ok"),
                   key=lambda row: (row["status"], row["reason"] or "", row["uri"]))
     if not rows:
         return '<p class="empty">every video gave triples</p>'
+    total = dataset.stats["videos"]["total"] - dataset.stats["videos"]["ok"]
     body = "".join(
         f'<tr><td><code>{html.escape(row["uri"])}</code></td><td>{row["status"]}</td>'
         f'<td>{html.escape(row["reason"] or "")}</td>'
         f'<td>{html.escape((row["message"] or "")[:200])}</td></tr>' for row in rows[:limit])
-    more = f'<p>and {len(rows) - limit:,} more in manifest/videos.parquet</p>' \
-        if len(rows) > limit else ""
+    shown = min(limit, len(rows))
+    note = " (drawn from a sample of the videos)" if sampled else ""
+    more = f'<p>{shown:,} of {total:,}{note}; every one is in the videos manifest</p>' \
+        if total > shown else ""
     return ('<table><tr><th>video</th><th>status</th><th>reason</th><th>message</th></tr>'
             f'{body}</table>{more}')
 
 
-def _values(rows: List[dict], field: str) -> List[float]:
-    return [row[field] for row in rows if row[field] is not None]
+def _values(rows: pa.Table, field: str) -> List[float]:
+    return pc.drop_null(rows[field]).to_numpy().tolist()
 
 
 def render_report(dataset: Dataset) -> str:
+    """The page. Counts come from the stats; histograms and rejected examples from a bounded
+    sample of the pair rows (all of them up to SAMPLE_ROWS); the gallery from a few shards."""
     rng = random.Random(SEED)
     stats = dataset.stats
     video_steps, pair_steps = funnel(dataset)
@@ -212,21 +232,27 @@ def render_report(dataset: Dataset) -> str:
         stats["pair_reasons"].items(), key=lambda item: (-item[1], item[0]))]
     reasons += [(f"video: {reason}", count, "") for reason, count in sorted(
         stats["video_reasons"].items(), key=lambda item: (-item[1], item[0]))]
-    kept, rejected = dataset.kept, dataset.rejected
+    pairs, sampled = dataset.sample("pairs", SAMPLE_ROWS, SEED, SAMPLE_COLUMNS)
+    kept = pairs.filter(pc.equal(pairs["status"], "kept"))
+    rejected = pairs.filter(pc.equal(pairs["status"], "rejected"))
+    of = f" (a sample of {pairs.num_rows:,} of {stats['pairs']['candidates']:,} pairs)" \
+        if sampled else ""
     charts = [
-        histogram([("kept", KEPT, _values(kept, "motion")),
-                   ("rejected", REJECTED, _values(rejected, "motion"))],
-                  "motion score (mean optical-flow magnitude at the two frames)"),
-        histogram([("kept", KEPT, _values(kept, "idp_score")),
-                   ("rejected", REJECTED, _values(rejected, "idp_score"))],
-                  "IDP score (mean log-probability of the action tokens)"),
-        histogram([("kept", KEPT, _values(kept, "change")),
-                   ("rejected", REJECTED, _values(rejected, "change"))],
-                  "change (mean grey-level difference, 0..1)"),
+        histogram([("kept", KEPT_COLOUR, _values(kept, "motion")),
+                   ("rejected", REJECTED_COLOUR, _values(rejected, "motion"))],
+                  "motion score (mean optical-flow magnitude at the two frames)" + of),
+        histogram([("kept", KEPT_COLOUR, _values(kept, "idp_score")),
+                   ("rejected", REJECTED_COLOUR, _values(rejected, "idp_score"))],
+                  "IDP score (mean log-probability of the action tokens)" + of),
+        histogram([("kept", KEPT_COLOUR, _values(kept, "change")),
+                   ("rejected", REJECTED_COLOUR, _values(rejected, "change"))],
+                  "change (mean grey-level difference, 0..1)" + of),
     ]
     chosen = choose_gallery(dataset, rng)
-    samples = read_samples(dataset, [row["key"] for row in chosen])
-    examples = choose_rejected(dataset, rng)
+    samples = read_members(dataset, {row["key"]: row["shard"] for row in chosen})
+    examples = choose_rejected(rejected, rng)
+    videos, videos_sampled = dataset.sample("videos", SAMPLE_ROWS, SEED,
+                                            ["uri", "status", "reason", "message"])
     size = sum(shard["size"] for shard in dataset.index["shards"])
     return PAGE.format(
         style=STYLE,
@@ -241,8 +267,8 @@ def render_report(dataset: Dataset) -> str:
             f"{len(chosen)} random kept triples (seed {SEED}) from "
             f"{len({row['shard'] for row in chosen})} of {stats['shards']} shards"),
         gallery=gallery(chosen, samples),
-        rejected=rejected_examples(examples, stats["pair_reasons"]),
-        failed=failed_videos(dataset))
+        rejected=rejected_examples(examples, stats["pair_reasons"], sampled),
+        failed=failed_videos(dataset, videos.to_pylist(), videos_sampled))
 
 
 STYLE = """

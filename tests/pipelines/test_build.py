@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
 
+from pipelines.readers import open_dataset
 from schemas import manifests
 from schemas.sample import is_valid_metadata
 
@@ -111,8 +112,7 @@ def test_the_model_captions_what_the_shards_store(runs, tiny_vlm_path, tmp_path,
         "--direct_running_mode", "in_memory")
 
     def kept(dataset):
-        index = json.loads((dataset / "index.json").read_text())
-        rows = pq.read_table(dataset / index["manifests"]["pairs"]).to_pylist()
+        rows = open_dataset(str(dataset)).rows("pairs")
         return {row["key"]: (row["action"], row["idp_score"], row["num_tokens"])
                 for row in rows if row["status"] == "kept"}
 

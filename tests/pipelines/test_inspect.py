@@ -5,7 +5,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.inspect import summary
-from pipelines.readers import open_dataset
+from pipelines.readers import KEPT, open_dataset
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_json_summary_agrees_with_the_dataset(dataset, capsys):
     assert info["shards"]["count"] == len(committed.index["shards"])
     assert info["shards"]["bytes"] == sum(s["size"] for s in committed.index["shards"])
     assert sum(info["dropped_by_stage"].values()) == stats["pairs"]["rejected"]
-    kept = committed.kept
+    kept = list(committed.rows("pairs", filter=KEPT))
     motion = info["scores"]["kept"]["motion"]
     assert motion["count"] == len(kept)
     assert motion["min"] == pytest.approx(min(r["motion"] for r in kept), abs=1e-6)

@@ -26,6 +26,7 @@ pytest.importorskip("moto.server", reason=NEEDS)
 
 from fixtures.videos import scene_video  # noqa: E402
 from pipelines.validate import validate  # noqa: E402
+from transforms.parts import named_files  # noqa: E402
 from tests.transforms.test_write import stage_and_read_at_once  # noqa: E402
 from transforms import staging  # noqa: E402
 from transforms.lease import LEASE_DIR, RUNS_DIR  # noqa: E402
@@ -231,8 +232,7 @@ def test_a_build_killed_on_s3_is_completed_by_the_same_command(s3, kill_inputs, 
         # Committed before the kill: everything the index names is there and whole. What is
         # written after the index (plain-named copies, report, card) may lag until a rerun.
         index = json.loads(left["index.json"])
-        named = {"index.json", index["stats"], *index["manifests"].values(),
-                 *(shard["url"] for shard in index["shards"])}
+        named = {"index.json", *named_files(index)}
         assert {n: left.get(n) for n in named} == {n: kill_inputs[n] for n in named}
     else:
         assert "index.json" not in left  # nothing is visible as a dataset

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from transforms.parts import named_files
+
 BUILD_TIMEOUT = 300
 
 
@@ -96,8 +98,7 @@ def build(*args) -> dict:
 def committed_files(folder) -> dict:
     """{relative path: bytes} of the index and of everything it names."""
     index = json.loads((folder / "index.json").read_text())
-    names = ["index.json", index["stats"], *index["manifests"].values(),
-             *(shard["url"] for shard in index["shards"])]
+    names = ["index.json", *named_files(index)]
     return {name: (folder / name).read_bytes() for name in names}
 
 

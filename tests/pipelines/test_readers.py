@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from pipelines.readers import open_dataset
+from pipelines.readers import KEPT, open_dataset
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
 
 
 def kept_keys(committed):
-    return sorted(row["key"] for row in committed.kept)
+    return sorted(row["key"] for row in committed.rows("pairs", filter=KEPT))
 
 
 def test_webdataset_decodes_every_sample(dataset):

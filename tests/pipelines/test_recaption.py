@@ -1,8 +1,7 @@
 """Two-phase captioning: build without a model, caption later, no video decoded again."""
 import json
 
-import pyarrow.parquet as pq
-
+from pipelines.readers import open_dataset
 from pipelines.validate import validate
 
 
@@ -27,7 +26,7 @@ def test_caption_a_no_caption_dataset_later(video_folder, tiny_vlm_path, tmp_pat
     assert not new & set(old_shards)  # new shards, numbered after the old ones
     assert all((output / "shards" / name).read_bytes() == data  # old ones untouched
                for name, data in old_shards.items())
-    kept = [r for r in pq.read_table(output / index["manifests"]["pairs"]).to_pylist()
+    kept = [r for r in open_dataset(str(output)).rows("pairs")
             if r["status"] == "kept"]
     assert kept and all(r["action"] is not None and r["idp_score"] is not None
                         and r["shard"] in new for r in kept)

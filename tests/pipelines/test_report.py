@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from PIL import Image
 
-from pipelines.readers import open_dataset
+from pipelines.readers import KEPT, open_dataset
 from pipelines.report import render_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,7 +36,7 @@ def test_the_report_shows_funnel_reasons_histograms_and_galleries(dataset):
     assert page.count("<svg") == 3 and "IDP score" in page and "motion score" in page
     triples = re.findall(r'<div class="triple" id="([^"]+)"', page)
     assert len(triples) == min(12, stats["triples"]) and len(set(triples)) == len(triples)
-    kept = {row["key"]: row for row in committed.kept}
+    kept = {row["key"]: row for row in committed.rows("pairs", filter=KEPT)}
     assert set(triples) <= set(kept)
     assert all(html.escape(kept[key]["action"]) in page for key in triples)
 
