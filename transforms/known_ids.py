@@ -3,38 +3,56 @@
 A sample key is built from the video id, so a video added by a refresh under an id another video
 of the dataset has (two teams' lists both starting at `0001`) would write keys the dataset
 already holds. Such a video becomes a `duplicate_id` failure instead, naming the other URI.
-Only the manifest's (video_id, uri) columns are read.
+
+Only the ids the run's sources carry are looked up: sources are grouped by ranges of their ids'
+hash buckets (as SkipKnown groups URIs), and each group scans the manifest parts' (video_id, uri)
+columns filtered on its own ids. No worker holds the dataset's ids.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, Iterable, List, Tuple
 
 import apache_beam as beam
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from schemas.records import VideoSource
-from transforms.existing import read_index
+from transforms import parts
+from transforms.existing import SOURCES_PER_LOOKUP, read_index
+from transforms.known import NUM_BUCKETS, bucket
 from transforms.source_identity import collision
-from transforms.storage import filesystem, join
 
 
-def committed_ids(output: str) -> Dict[str, List[str]]:
-    """{video_id: the URIs the committed dataset has under it}."""
+def committed_ids(output: str, video_ids: Iterable[str]) -> Dict[str, List[str]]:
+    """{video_id: the URIs the committed dataset has under it}, for `video_ids` only."""
+    wanted = sorted(set(video_ids))
     index = read_index(output)
-    if index is None:
+    if index is None or not wanted:
         return {}
-    fs, path = filesystem(join(output, index["manifests"]["videos"]))
-    with fs.open(path, "rb") as handle:
-        table = pq.read_table(handle, columns=["video_id", "uri"])
     ids: Dict[str, List[str]] = {}
-    for video_id, uri in zip(table.column("video_id").to_pylist(), table.column("uri").to_pylist()):
-        ids.setdefault(video_id, []).append(uri)
+    for batch in parts.scan(output, index, "videos", ["video_id", "uri"],
+                            ds.field("video_id").isin(wanted)):
+        for video_id, uri in zip(batch["video_id"].to_pylist(), batch["uri"].to_pylist()):
+            ids.setdefault(video_id, []).append(uri)
     return ids
 
 
 def refuse_taken(source: VideoSource, ids: Dict[str, List[str]]) -> VideoSource:
     others = [uri for uri in ids.get(source.video_id, ()) if uri != source.uri]
     return collision(source, others, "in the existing dataset") if others else source
+
+
+def _id_range(source: VideoSource, count: int) -> Tuple[int, VideoSource]:
+    """(range of id buckets, source): about SOURCES_PER_LOOKUP sources a range."""
+    ranges = max(1, min(NUM_BUCKETS, -(-count // SOURCES_PER_LOOKUP)))
+    return bucket(source.video_id) * ranges // NUM_BUCKETS, source
+
+
+def _refuse_group(group: Tuple[int, Iterable[VideoSource]], output: str):
+    _, sources = group
+    sources = list(sources)
+    ids = committed_ids(output, (source.video_id for source in sources))
+    for source in sources:
+        yield refuse_taken(source, ids)
 
 
 class RefuseTakenIds(beam.PTransform):
@@ -46,7 +64,8 @@ class RefuseTakenIds(beam.PTransform):
         self._output = output
 
     def expand(self, sources):
-        ids = (sources.pipeline
-               | "Output" >> beam.Create([self._output])
-               | "ReadIds" >> beam.Map(committed_ids))
-        return sources | "Refuse" >> beam.Map(refuse_taken, beam.pvalue.AsSingleton(ids))
+        count = sources | "Count" >> beam.combiners.Count.Globally()
+        return (sources
+                | "ByIdBuckets" >> beam.Map(_id_range, beam.pvalue.AsSingleton(count))
+                | "GroupByIdBuckets" >> beam.GroupByKey()
+                | "Refuse" >> beam.FlatMap(_refuse_group, self._output))
