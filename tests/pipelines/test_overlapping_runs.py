@@ -19,7 +19,7 @@ import pytest
 from fixtures.videos import scene_video
 from pipelines.validate import validate
 from tests.pipelines.test_object_store import BUCKET, s3, upload  # noqa: F401 - its S3 server
-from transforms import lease
+from transforms import lease, parts
 from transforms.index_commit import PAUSE_ENV
 from transforms.storage import filesystem, join
 
@@ -121,8 +121,7 @@ def committed(output) -> dict:
     fs, root = filesystem(output)
     fs.invalidate_cache()
     index = json.loads(fs.cat_file(join(root, "index.json")))
-    names = ["index.json", index["stats"], *index["manifests"].values(),
-             *(shard["url"] for shard in index["shards"])]
+    names = ["index.json", *parts.named_files(index)]
     return {name: fs.cat_file(join(root, name)) for name in names}
 
 

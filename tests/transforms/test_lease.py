@@ -178,13 +178,14 @@ def test_a_failed_run_that_cannot_remove_its_staging_says_how_much_and_where(tmp
 
 def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_to_the_holder(
         tmp_path):
+    from transforms import manifest_stats
     from transforms.finalize import commit_version
     output = str(tmp_path)
     old = take(tmp_path)
     later = lease.current(output).last_beat() + 100
     new = take(tmp_path, LeaseConfig(lease_timeout=10, break_lease=True), clock=lambda: later)
     with pytest.raises(lease.LeaseLost):
-        commit_version(output, [], [], [], None, run=old)
+        commit_version(output, 1, [], [], [], manifest_stats.empty(), None, run=old)
     assert not (tmp_path / "versions").exists() and not (tmp_path / "index.json").exists()
 
     (tmp_path / lease.RUNS_DIR / old.run_id / "staging").mkdir(parents=True)
