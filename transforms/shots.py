@@ -1,0 +1,300 @@
+"""Shot boundaries found in the analysis pass, from the small grey frames it already decodes.
+
+Three kinds of transition, each tested where it can be told apart from camera work:
+- `cut`: the flow-compensated residual between consecutive frames, with each frame's grey
+  levels standardised (so a gain change such as a light switched on leaves it low), spikes well
+  above the frames around it (a whip pan or shake stays high for several frames), and the
+  picture before it does not come back within a few frames (a flash or strobe does).
+- `dissolve`: a window whose inner frames are, pixel for pixel, the blends of its two ends in
+  proportion (a pan or zoom leaves a double image, far from the frame in between), whose ends
+  differ after standardisation (a gain ramp does not) and where no single step holds most of the
+  change (a cut).
+- `fade`: a run of flat frames (black, white, a colour card) with content on both sides; the
+  span reaches back while contrast falls into it and on while contrast rises out of it.
+
+Causal with a bounded lookahead: a transition is known at most `lookahead` frames after it ends
+(about 1.3 s of video; the fade span also waits for the flat run to end). Memory is that many
+tiny frames (64 px wide, float32: about 9 KiB each), whatever the video's length.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+TINY_WIDTH = 64  # the frames blends and returns are compared on: cheap, and blind to noise
+KINDS = ("cut", "dissolve", "fade")
+DISSOLVE_GAP = 6  # frames between two blends for them to be two transitions
+
+
+@dataclasses.dataclass(frozen=True)
+class ShotConfig:
+    cut_threshold: float = 0.04
+    cut_ratio: float = 4.0
+    flash_return: float = 0.5
+    dissolve_blend: float = 0.15
+    dissolve_min_change: float = 0.4
+    blank_std: float = 6.0
+    min_dissolve_seconds: float = 0.28
+    max_dissolve_seconds: float = 1.2
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """Frames first..last (both included) belong to no shot; the next shot starts at last + 1.
+    A cut has no frame of its own: first == last + 1, the new shot's first frame."""
+    first: int
+    last: int
+    kind: str
+
+    @property
+    def next_start(self) -> int:
+        return self.last + 1
+
+
+def shots_of(transitions: List[Transition], num_frames: int) -> List[Tuple[int, int]]:
+    """(first, last) frames of each shot, both included, in order; a shot may be empty
+    (first > last) where two transitions touch."""
+    shots, start = [], 0
+    for transition in transitions:
+        shots.append((start, transition.first - 1))
+        start = transition.next_start
+    shots.append((start, num_frames - 1))
+    return shots
+
+
+def _standardise(image: np.ndarray) -> np.ndarray:
+    mean, std = cv2.meanStdDev(image)
+    return (image - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+
+
+class ShotDetector:
+    """Frames are pushed in order (their small grey image, and the current frame warped onto the
+    previous one by the optical flow); transitions come out as they are decided."""
+
+    def __init__(self, config: ShotConfig, fps: float):
+        self._config = config
+        fps = fps if fps > 0 else 25.0
+        self._flash_frames = max(2, int(round(0.12 * fps)))
+        self._min_len = max(3, int(round(config.min_dissolve_seconds * fps)))
+        self._max_len = max(self._min_len + 1, int(round(config.max_dissolve_seconds * fps)))
+        self._len_step = max(1, int(round(fps / 25)))
+        self._length_bonus = 0.05 / fps  # per frame: 0.05 of misfit per second of blend
+        self.lookahead = self._max_len + self._flash_frames + 4
+        self._keep = self._max_len + self.lookahead + 8
+        self._count = 0
+        self._tiny: Dict[int, np.ndarray] = {}
+        self._standard: Dict[int, np.ndarray] = {}
+        self._residual: Dict[int, float] = {}
+        self._step: Dict[int, float] = {}
+        self._std: Dict[int, float] = {}
+        self._decided: List[Transition] = []  # final, in order
+        self._candidates: List[Tuple[int, int, str, float]] = []  # (first, last, kind, rank)
+        self._blank_from: Optional[int] = None  # first frame of the flat run going on
+        self._pending_fade: Optional[Tuple[int, int]] = None  # (flat run's first, its end)
+        self._previous_gray: Optional[np.ndarray] = None
+
+    @property
+    def transitions(self) -> List[Transition]:
+        return list(self._decided)
+
+    @property
+    def confirmed_through(self) -> int:
+        """No transition decided later touches a frame at or before this one."""
+        limit = self._settled_before(self._count - 1) - 1
+        for first, _, _, _ in self._candidates:
+            limit = min(limit, first - 1)
+        return limit
+
+    def _settled_before(self, index: int) -> int:
+        """Candidates found from frame `index` on start at or after this frame."""
+        limit = index - self.lookahead
+        for flat_start in (self._blank_from, self._pending_fade and self._pending_fade[0]):
+            if flat_start is not None:
+                limit = min(limit, flat_start - self._max_len)
+        return limit
+
+    def push(self, gray: np.ndarray, warped: Optional[np.ndarray]) -> List[Transition]:
+        """Frame `count` (its small grey image, and the same frame warped onto the previous
+        one, None for the first); the transitions decided now."""
+        index = self._count
+        self._count += 1
+        height = max(2, int(round(gray.shape[0] * TINY_WIDTH / gray.shape[1])))
+        tiny = cv2.resize(gray, (TINY_WIDTH, height), interpolation=cv2.INTER_AREA)
+        tiny = tiny.astype(np.float32).ravel()
+        self._width = TINY_WIDTH
+        std = float(tiny.std())
+        self._tiny[index], self._std[index] = tiny, std
+        self._standard[index] = _standardise(tiny)
+        previous = index - 1
+        if warped is None or previous not in self._tiny:
+            self._residual[index] = self._step[index] = 0.0
+        else:
+            self._step[index] = float(np.abs(tiny - self._tiny[previous]).mean() / 255.0)
+            flat = std < self._config.blank_std or self._std[previous] < self._config.blank_std
+            self._residual[index] = 0.0 if flat else float(np.abs(
+                _standardise(warped.astype(np.float32)) -
+                _standardise(self._previous_gray.astype(np.float32))).mean())
+        self._previous_gray = gray
+        self._fade_at(index)
+        self._cut_at(index - self._flash_frames)
+        self._dissolve_at(index - 2)
+        self._forget(index - self._keep)
+        return self._decide(index)
+
+    def finish(self) -> List[Transition]:
+        """The end of the video: every transition still open is decided (or dropped)."""
+        end = self._count
+        for index in range(max(0, end - self._flash_frames), end):
+            self._cut_at(index, at_end=True)
+        self._blank_from = self._pending_fade = None  # a fade out at the end parts no shots
+        return self._decide(end + self._keep)
+
+    # -- hard cuts ---------------------------------------------------------------------------
+    def _cut_at(self, index: int, at_end: bool = False) -> None:
+        if index < 1:
+            return
+        config = self._config
+        value = self._residual[index]
+        if value < config.cut_threshold:
+            return
+        around = [self._residual.get(index + k, 0.0) for k in (-2, -1, 1, 2)]
+        if value < config.cut_ratio * max(around):
+            return
+        before = self._standard.get(index - 1)
+        jump = float(np.abs(self._standard[index] - before).mean())
+        after = [i for i in range(index + 1, index + 1 + self._flash_frames) if i in self._standard]
+        if after and min(float(np.abs(self._standard[i] - before).mean())
+                         for i in after) < config.flash_return * jump:
+            return  # the picture came back: a flash
+        self._candidates.append((index, index - 1, "cut", 0.0))
+
+    # -- fades -------------------------------------------------------------------------------
+    def _flat(self, index: int) -> bool:
+        """Flat, or a contrast dip to a small share of a moment ago (the middle of a fade out
+        straight into a fade in)."""
+        std = self._std[index]
+        earlier = self._std.get(index - self._max_len, 0.0)
+        return std < self._config.blank_std or std < 0.15 * earlier
+
+    def _fade_at(self, index: int) -> None:
+        blank = self._flat(index)
+        if blank and self._blank_from is None:
+            self._blank_from = index
+        elif not blank and self._blank_from is not None:
+            start, self._blank_from = self._blank_from, None
+            if start > 0:
+                self._pending_fade = (start, index)
+        if self._pending_fade is None:
+            return
+        start, end = self._pending_fade
+        # The fade in is over once contrast stops rising (or after the longest fade).
+        rising = index - end < self._max_len and (
+            index == end or self._std[index] > self._std[index - 1] * 1.02)
+        if rising and not blank:
+            return
+        self._pending_fade = None
+        if blank:  # flat again at once: the fade goes on into this new flat run
+            return
+        first = start
+        while (start - first < self._max_len and first - 1 in self._std and first - 1 > 0
+               and self._std[first - 1] > self._std[first] * 1.02):
+            first -= 1
+        last = max(index - 1, end - 1)
+        before, after = self._standard.get(first - 1), self._standard[last + 1]
+        if before is not None and float(np.abs(after - before).mean()) < \
+                self._config.dissolve_min_change:
+            return  # the same picture on both sides: a flash to white, or a blink
+        self._candidates.append((first, last, "fade", 0.0))
+
+    # -- dissolves ---------------------------------------------------------------------------
+    def _dissolve_at(self, end: int) -> None:
+        """Windows (end - length, end) whose inner frames blend their ends."""
+        config = self._config
+        if end not in self._tiny:
+            return
+        best = None
+        for length in range(self._min_len, self._max_len + 1, self._len_step):
+            start = end - length
+            if start < 0 or start not in self._tiny:
+                break
+            a, b = self._tiny[start], self._tiny[end]
+            far = float(np.abs(b - a).mean() / 255.0)
+            if far < 0.04:
+                continue
+            if float(np.abs(self._standard[end] - self._standard[start]).mean()) < \
+                    config.dissolve_min_change:
+                continue
+            if max(self._step[i] for i in range(start + 1, end + 1)) > 0.4 * far:
+                continue  # one step holds most of the change: a cut
+            earlier = self._tiny.get(start - length)
+            if earlier is not None and far < 1.4 * float(np.abs(a - earlier).mean() / 255.0):
+                continue  # changing as fast before it: camera or subject motion
+            misfit = 0.0
+            for share in (0.25, 0.5, 0.75):
+                inner = start + int(round(share * length))
+                misfit += float(np.abs(self._tiny[inner] - ((1 - share) * a + share * b)).mean())
+            # Any stretch of a blend is a blend too: of those that fit, the longer is the whole.
+            ratio = misfit / 3 / 255.0 / far - self._length_bonus * length
+            middle = self._tiny[start + length // 2]
+            if _edges(middle, self._width) < 0.7 * _edges((a + b) / 2, self._width):
+                continue  # blurred, not blended: a whip pan
+            if ratio + self._length_bonus * length < config.dissolve_blend and (
+                    best is None or ratio < best[3]):
+                best = (start + 1, end - 1, "dissolve", ratio)
+        if best is not None:
+            self._candidates.append(best)
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _decide(self, index: int) -> List[Transition]:
+        """Candidates far enough behind `index` that nothing later can overlap them: of each
+        overlapping group, the strongest kind (fade, then cut), then the best-fitting blend,
+        and so on among those that do not overlap what was taken."""
+        settled = self._settled_before(index)
+        self._candidates.sort()
+        out: List[Transition] = []
+        while self._candidates:
+            group, reach = [self._candidates[0]], max(self._candidates[0][:2])
+            for candidate in self._candidates[1:]:
+                if candidate[0] > reach + 1:
+                    break
+                group.append(candidate)
+                reach = max(reach, *candidate[:2])
+            if reach + 1 >= settled:
+                break  # a candidate still to come may join the group
+            del self._candidates[:len(group)]
+            for first, last, kind, _ in _strongest_apart(group):
+                if self._decided and first <= self._decided[-1].last + 1:
+                    continue  # touches the transition before: the same one, decided already
+                transition = Transition(first, last, kind)
+                self._decided.append(transition)
+                out.append(transition)
+        return out
+
+    def _forget(self, index: int) -> None:
+        for store in (self._tiny, self._standard, self._residual, self._step, self._std):
+            store.pop(index, None)
+
+
+def _edges(tiny: np.ndarray, width: int) -> float:
+    image = tiny.reshape(-1, width)
+    return float(np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean())
+
+
+def _strongest_apart(group):
+    """The candidates taken from an overlapping group, in frame order: the best, then the best
+    of those apart from it, and so on."""
+    taken = []
+    for candidate in sorted(group, key=lambda c: (-_rank(c), c[3], c[0])):
+        low, high = candidate[0], max(candidate[:2])
+        gap = 1 if candidate[2] == "cut" else DISSOLVE_GAP  # a blend's pieces are one blend
+        if all(low > max(t[:2]) + gap or high < t[0] - gap for t in taken):
+            taken.append(candidate)
+    return sorted(taken)
+
+
+def _rank(candidate) -> float:
+    """Fades outrank cuts (the edges of a flat run are steps too); cuts outrank blends."""
+    return {"fade": 2.0, "cut": 1.0, "dissolve": 0.0}[candidate[2]]
