@@ -1,21 +1,19 @@
-"""Frame-pair samplers: which (before, after) frame indices to take from a video.
+"""How pairs are sampled: the sampler's config, and its pairs over a video.
 
 `keyframes` is the paper's rule: the top-K highest-motion frames at least N frames apart,
 consecutive keyframes paired in time. `first_last` is AURORA's Something-Something rule.
-`stride` takes frames a fixed time apart.
+`stride` takes frames a fixed time apart. Each is one file in transforms/samplers/.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Tuple
-
-import numpy as np
+from typing import List
 
 from transforms.motion import FrameSignals
+from transforms.samplers import REGISTRY, sampler_for
+from transforms.samplers.base import Pair
 
-SAMPLERS = ("keyframes", "first_last", "stride")
-
-Pair = Tuple[int, int]
+SAMPLERS = tuple(REGISTRY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,33 +41,9 @@ class SampleConfig:
             raise ValueError("num_keyframes >= 2, min_gap >= 1 and stride_seconds > 0 required")
 
 
-def keyframes(motion: np.ndarray, count: int, min_gap: int) -> List[int]:
-    """Greedy top-`count` frames by motion, each at least `min_gap` from those already taken."""
-    # A stable sort on -motion breaks ties by the earlier frame, so results are deterministic.
-    chosen: List[int] = []
-    for index in np.argsort(-motion, kind="stable"):
-        if all(abs(int(index) - other) >= min_gap for other in chosen):
-            chosen.append(int(index))
-            if len(chosen) == count:
-                break
-    return sorted(chosen)
-
-
-def stride_step(fps: float, config: SampleConfig) -> int:
-    """Frames between the two frames of a stride pair."""
-    return max(1, int(round(config.stride_seconds * fps)))
-
-
 def sample_pairs(signals: FrameSignals, fps: float, config: SampleConfig) -> List[Pair]:
-    count = signals.num_frames
-    if config.sampler == "keyframes":
-        frames = keyframes(signals.motion, config.num_keyframes, config.min_gap)
-        pairs = list(zip(frames, frames[1:]))
-    elif config.sampler == "first_last":
-        pairs = [(0, count - 1)] if count >= 2 else []
-    else:
-        step = stride_step(fps, config)
-        pairs = [(start, start + step) for start in range(0, count - step, step)]
+    """The sampler's pairs over the whole video, capped."""
+    pairs = sampler_for(config).pairs(signals.motion, fps)
     if config.max_pairs_per_video:
         pairs = pairs[:config.max_pairs_per_video]
     return pairs
