@@ -91,6 +91,9 @@ class Analysis:
         self._previous, self._previous_hist = gray, hist
         return self._motion[-1]
 
+    def motion_at(self, index: int) -> float:
+        return self._motion[index]
+
     def signals(self, first: int = 0, last: Optional[int] = None) -> FrameSignals:
         """The signals of frames first..last (both included; all of them by default)."""
         end = len(self._motion) if last is None else last + 1

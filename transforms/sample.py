@@ -12,6 +12,7 @@ from typing import List
 from transforms.motion import FrameSignals
 from transforms.samplers import REGISTRY, sampler_for
 from transforms.samplers.base import Pair
+from transforms.shots import ShotConfig
 
 SAMPLERS = tuple(REGISTRY)
 
@@ -31,6 +32,34 @@ class SampleConfig:
     labelled_sampler: str = dataclasses.field(default="first_last", metadata={
         "help": "sampler for videos whose manifest row has a label (the label describes the "
                 "whole clip); '' to use --sampler for them too"})
+    shots: str = dataclasses.field(default="auto", metadata={
+        "help": "auto: find shot boundaries (cuts, dissolves, fades) in the analysis pass and "
+                "sample within each shot, never across; off: the whole video is one shot "
+                "(footage known to be single-shot). Labelled clips are always one shot"})
+    shot_cut_threshold: float = dataclasses.field(default=0.04, metadata={
+        "help": "shots: smallest flow-compensated residual between consecutive frames (grey "
+                "levels standardised, so a gain change scores low) that can be a cut"})
+    shot_cut_ratio: float = dataclasses.field(default=4.0, metadata={
+        "help": "shots: a cut's residual is at least this many times the largest of the two "
+                "frames either side (whip pans and shake stay high over several frames)"})
+    shot_flash_return: float = dataclasses.field(default=0.5, metadata={
+        "help": "shots: a jump the picture comes back from within about 0.1 s (to less than "
+                "this share of it) is a flash or strobe, not a cut"})
+    shot_dissolve_blend: float = dataclasses.field(default=0.15, metadata={
+        "help": "shots: largest misfit of a window's inner frames to blends of its two ends "
+                "(share of the change between the ends) for a dissolve; pans and zooms fit worse"})
+    shot_dissolve_min_change: float = dataclasses.field(default=0.4, metadata={
+        "help": "shots: smallest standardised difference between the two sides of a dissolve "
+                "or fade (a light switched on changes the gain, not the picture)"})
+    shot_blank_std: float = dataclasses.field(default=6.0, metadata={
+        "help": "shots: grey-level standard deviation (0..255) below which a frame is flat, "
+                "as in the middle of a fade through black or white"})
+    shot_max_dissolve_seconds: float = dataclasses.field(default=1.2, metadata={
+        "help": "shots: longest dissolve looked for, seconds; boundaries are known this long "
+                "(plus about 0.3 s) after they pass"})
+    shot_edge_frames: int = dataclasses.field(default=2, metadata={
+        "help": "shots: frames next to a boundary (besides a transition's own frames, and half "
+                "as many again as a gradual one lasts) never sampled"})
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -39,6 +68,17 @@ class SampleConfig:
             raise ValueError(f"unknown labelled_sampler {self.labelled_sampler!r}")
         if self.num_keyframes < 2 or self.min_gap < 1 or self.stride_seconds <= 0:
             raise ValueError("num_keyframes >= 2, min_gap >= 1 and stride_seconds > 0 required")
+        if self.shots not in ("auto", "off"):
+            raise ValueError(f"unknown shots mode {self.shots!r}; choose auto or off")
+        if self.shot_edge_frames < 0 or self.shot_max_dissolve_seconds <= 0.3:
+            raise ValueError("shot_edge_frames >= 0 and shot_max_dissolve_seconds > 0.3 required")
+
+    def shot_config(self) -> ShotConfig:
+        return ShotConfig(
+            cut_threshold=self.shot_cut_threshold, cut_ratio=self.shot_cut_ratio,
+            flash_return=self.shot_flash_return, dissolve_blend=self.shot_dissolve_blend,
+            dissolve_min_change=self.shot_dissolve_min_change, blank_std=self.shot_blank_std,
+            max_dissolve_seconds=self.shot_max_dissolve_seconds)
 
 
 def sample_pairs(signals: FrameSignals, fps: float, config: SampleConfig) -> List[Pair]:

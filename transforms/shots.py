@@ -100,6 +100,15 @@ class ShotDetector:
     def transitions(self) -> List[Transition]:
         return list(self._decided)
 
+    def decided_since(self, count: int) -> List[Transition]:
+        """The transitions decided after the first `count`."""
+        return self._decided[count:]
+
+    @property
+    def edge_reach(self) -> int:
+        """Frames before a transition's first that its margin can reach, at most."""
+        return self._max_len // 2 + 1
+
     @property
     def confirmed_through(self) -> int:
         """No transition decided later touches a frame at or before this one."""

@@ -211,6 +211,11 @@ class PyAVVideo:
         """The frame small_gray yielded last, in full: RGB at the source's resolution."""
         return self._current.to_ndarray(format="rgb24")
 
+    def held_rgb(self, index: int) -> Optional[np.ndarray]:
+        """A held picture in full, RGB (it stays held); None if it is not held."""
+        frame = self._held.get(index)
+        return None if frame is None else frame.to_ndarray(format="rgb24")
+
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)
         if frame is not None:
