@@ -15,7 +15,7 @@ from typing import Iterable, List, Sequence
 
 from pipelines import config as build_options
 from pipelines.readers import WIDS_INDEX, Dataset
-from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION
+from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
 from transforms.storage import write_bytes
 
 CARD = "README.md"
@@ -188,7 +188,12 @@ def render_card(dataset: Dataset, config, beam_args: Sequence[str] = (),
         "",
         "## Sample fields (KEY.json)",
         "",
-        *_table(("field", "meaning"), ((f"`{name}`", text)
+        "Each KEY.json names its `schema_version`. A refresh writes its new samples in the "
+        "current version; samples written before stay as they were stored, with the fields "
+        "of their own version (a field marked \"since\" is absent from older samples).",
+        "",
+        *_table(("field", "meaning"), ((f"`{name}`", text + (
+            f" (since schema {field_since(name)})" if field_since(name) else ""))
                                        for name, text in METADATA_FIELDS.items())),
         "",
         "## Loading",

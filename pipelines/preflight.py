@@ -13,7 +13,7 @@ import numpy as np
 
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
-from schemas.sample import SCHEMA_VERSION
+from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import expand_input
 from transforms.existing import read_index
 from transforms.storage import filesystem, join
@@ -42,17 +42,19 @@ def check_output(config: BuildConfig) -> Optional[str]:
 
 
 def check_existing(config: BuildConfig) -> Optional[str]:
-    """A refresh extends the committed dataset: it must be one this version writes."""
+    """A refresh extends the committed dataset: its samples must be of a version this one reads
+    (its shards stay as they are; the new ones are written in the current version)."""
     if config.write.mode != "refresh":
         return None
     index = read_index(config.write.output)
     if index is None:
         return None
     schema = index.get("schema_version")
-    if schema != SCHEMA_VERSION:
+    if not is_readable_version(schema):
         return (f"the output {config.write.output!r} holds a dataset of schema {schema}, and this "
-                f"build writes schema {SCHEMA_VERSION}: a refresh cannot extend it. Rebuild it "
-                "with --mode overwrite, or write to a new --output")
+                f"build writes schema {SCHEMA_VERSION} and reads {', '.join(READABLE_VERSIONS)}: "
+                "a refresh cannot extend it. Rebuild it with --mode overwrite, or write to a new "
+                "--output")
     return None
 
 

@@ -31,8 +31,11 @@ def _check_member(key: str, suffix: str, data: bytes) -> str:
         if suffix.endswith(".jpg"):
             Image.open(io.BytesIO(data)).load()
         elif suffix == layout.METADATA:
-            if not layout.is_valid_metadata(json.loads(data)):
-                return f"{key}.json does not match schema {layout.SCHEMA_VERSION}"
+            meta = json.loads(data)
+            if not layout.is_valid_metadata(meta):
+                version = meta.get("schema_version") if isinstance(meta, dict) else None
+                return (f"{key}.json does not match its schema {version} (readable: "
+                        f"{', '.join(layout.READABLE_VERSIONS)})")
         elif suffix == layout.ACTION:
             data.decode("utf-8")
         elif suffix == layout.CHANGE:

@@ -5,15 +5,22 @@ action, one UTF-8 line; absent for pairs built with --no-caption that had no lab
 (the metadata below) and KEY.change.npy (the change map: float16, CHANGE_GRID x CHANGE_GRID,
 0..1, the mean absolute RGB difference between before and after in each patch of a regular grid
 over the image, for weighting an FDP loss per image token; a plain .npy, no pickle).
-Bump SCHEMA_VERSION on any change.
+Bump SCHEMA_VERSION on any change, and name the KEY.json fields the new version adds in
+FIELDS_ADDED: a dataset keeps the samples earlier versions wrote (shards are immutable), so
+readers, the validator and refreshes accept every version in READABLE_VERSIONS, each judged by
+its own fields.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Dict
+from typing import Any, Dict, FrozenSet, Tuple
 
 SCHEMA_VERSION = "1.1"
+# Every version a dataset may hold samples of, oldest first; the last is the one written now.
+READABLE_VERSIONS: Tuple[str, ...] = ("1.1",)
+# The KEY.json fields each version after the first readable one added.
+FIELDS_ADDED: Dict[str, Tuple[str, ...]] = {}
 
 BEFORE = "before.jpg"
 AFTER = "after.jpg"
@@ -56,6 +63,10 @@ METADATA_FIELDS: Dict[str, str] = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+assert READABLE_VERSIONS[-1] == SCHEMA_VERSION and set(FIELDS_ADDED) <= set(READABLE_VERSIONS)
+assert all(name in METADATA_FIELDS for names in FIELDS_ADDED.values() for name in names)
+
+
 def safe_id(text: str) -> str:
     """A key-safe id for free text: readable slug when possible, hashed when it had to change."""
     slug = _UNSAFE.sub("-", text).strip("-")[:48]
@@ -86,9 +97,27 @@ def shard_name(index: int, prefix: str = "") -> str:
     return f"{prefix}shard-{index:06d}.tar"
 
 
+def is_readable_version(version: Any) -> bool:
+    return version in READABLE_VERSIONS
+
+
+def fields_of(version: str) -> FrozenSet[str]:
+    """The KEY.json fields a sample of `version` carries: those of the current version less
+    those added after it."""
+    later = READABLE_VERSIONS[READABLE_VERSIONS.index(version) + 1:]
+    added = {name for newer in later for name in FIELDS_ADDED.get(newer, ())}
+    return frozenset(METADATA_FIELDS) - added
+
+
+def field_since(name: str) -> str:
+    """The version that added a KEY.json field ("" for fields of the first readable version)."""
+    return next((version for version, names in FIELDS_ADDED.items() if name in names), "")
+
+
 def is_valid_metadata(meta: Any) -> bool:
-    return isinstance(meta, dict) and set(METADATA_FIELDS) <= set(meta) and \
-        meta["schema_version"] == SCHEMA_VERSION
+    """A KEY.json of any readable version, carrying every field of its own version."""
+    return isinstance(meta, dict) and is_readable_version(meta.get("schema_version")) and \
+        fields_of(meta["schema_version"]) <= set(meta)
 
 
 def sample_metadata(meta, caption, qc_flags=()) -> Dict[str, Any]:
