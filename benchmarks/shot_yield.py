@@ -12,6 +12,7 @@ import collections
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,7 @@ def main(argv=None) -> dict:
     edits = {p: v for p, v in videos.items() if not v["negative"]}
     with tempfile.TemporaryDirectory() as folder:
         for path in edits:
-            os.symlink(os.path.abspath(path), os.path.join(folder, os.path.basename(path)))
+            shutil.copy(path, os.path.join(folder, os.path.basename(path)))  # globs skip links
         links = {os.path.join(folder, os.path.basename(p)): v for p, v in edits.items()}
         results = {mode: measure(folder, links, "--sampler", args.sampler, "--shots", mode)
                    for mode in ("auto", "off")}

@@ -94,6 +94,9 @@ class Analysis:
     def motion_at(self, index: int) -> float:
         return self._motion[index]
 
+    def cut_at(self, index: int) -> float:
+        return self._cut[index]
+
     def signals(self, first: int = 0, last: Optional[int] = None) -> FrameSignals:
         """The signals of frames first..last (both included; all of them by default)."""
         end = len(self._motion) if last is None else last + 1

@@ -23,7 +23,7 @@ from transforms.sample import SampleConfig, sample_pairs
 from transforms.samplers import sampler_for
 from transforms.shot_sampling import HoldPerShot, pairs_in_runs, shots_record, spread, usable_runs
 from transforms.shots import ShotDetector
-from transforms.streamed_shots import stream_in_shots
+from transforms.streamed_shots import aligned, restart_grid, stream_in_shots
 from transforms.video_io import DecodeError
 
 Size = tuple  # (width, height) of the small grey frames
@@ -72,6 +72,10 @@ def sample_video(video, size: Size, path: str, source: VideoSource, sample: Samp
     else:
         detector.finish()
         runs = usable_runs(detector.transitions, signals.num_frames, sample.shot_edge_frames)
+        is_pick = sampler.streams(info.fps)
+        if is_pick is not None:  # the same picks as when they stream (PyAV)
+            restart = restart_grid(is_pick, info.fps)
+            runs = [(aligned(first, restart), last) for first, last in runs]
         found, too_short = pairs_in_runs(sampler, signals.motion, info.fps, runs)
         indices = spread(found, sample.max_pairs_per_video, signals.num_frames)
         shots = shots_record(detector.transitions, too_short)

@@ -15,6 +15,7 @@ from schemas.records import Shots
 from transforms.samplers.base import Decision, Pair
 from transforms.shots import Transition, shots_of
 
+LIKELY_BOUNDARY = 0.08  # cut score (motion.FrameSignals.cut) of frames the holds skip
 Run = Tuple[int, int]  # first and last frame that may be sampled, both included
 ShotPair = Tuple[int, Pair]  # (shot index, pair)
 
@@ -98,7 +99,9 @@ class HoldPerShot:
         for transition in self._detector.decided_since(self._handled):
             self._handled += 1
             released += self._close(transition, index)
-        if index < self._start:
+        if index < self._start or self._analysis.cut_at(index) > LIKELY_BOUNDARY:
+            # A boundary frame's motion is the largest of all: offered, it would push its
+            # neighbours in the next shot out of the policy before the boundary is decided.
             return False, released
         keep, let_go = self._policy.offer(index - self._start, motion)
         for relative in let_go:

@@ -2,7 +2,8 @@
 
 Three kinds of transition, each tested where it can be told apart from camera work:
 - `cut`: the flow-compensated residual between consecutive frames, with each frame's grey
-  levels standardised (so a gain change such as a light switched on leaves it low), spikes well
+  levels standardised (so a gain change such as a light switched on leaves it low) and taken
+  as the median over a 4x4 grid (so a jumping object is not a cut), spikes well
   above the frames around it (a whip pan or shake stays high for several frames), and the
   picture before it does not come back within a few frames (a flash or strobe does).
 - `dissolve`: a window whose inner frames are, pixel for pixel, the blends of its two ends in
@@ -63,6 +64,13 @@ def shots_of(transitions: List[Transition], num_frames: int) -> List[Tuple[int, 
         start = transition.next_start
     shots.append((start, num_frames - 1))
     return shots
+
+
+def _spread_residual(warped: np.ndarray, previous: np.ndarray) -> float:
+    """The median over a 4x4 grid of the mean residual in each cell: a cut changes the whole
+    picture, an object that jumps (or a fixture's square wrapping round) changes a cell or two."""
+    cells = cv2.resize(np.abs(warped - previous), (4, 4), interpolation=cv2.INTER_AREA)
+    return float(np.median(cells))
 
 
 def _standardise(image: np.ndarray) -> np.ndarray:
@@ -143,9 +151,9 @@ class ShotDetector:
         else:
             self._step[index] = float(np.abs(tiny - self._tiny[previous]).mean() / 255.0)
             flat = std < self._config.blank_std or self._std[previous] < self._config.blank_std
-            self._residual[index] = 0.0 if flat else float(np.abs(
-                _standardise(warped.astype(np.float32)) -
-                _standardise(self._previous_gray.astype(np.float32))).mean())
+            self._residual[index] = 0.0 if flat else _spread_residual(
+                _standardise(warped.astype(np.float32)),
+                _standardise(self._previous_gray.astype(np.float32)))
         self._previous_gray = gray
         self._fade_at(index)
         self._cut_at(index - self._flash_frames)

@@ -5,7 +5,8 @@ A boundary is decided up to `lookahead` frames after it passes (transforms/shots
 is held, not converted, until then: the pictures held are the current shot's latest picks and,
 for the restart of the next shot, every `RESTART_SECONDS`-th frame of the last lookahead (about
 eight pictures at 25 fps). A pick whose picture was not held (the hold budget was full, or it
-lies off that grid) is decoded again at the end of the pass.
+lies off that grid) is decoded again at the end of the pass. A shot's picks start at the first frame of that grid in
+it (at most 0.2 s late), whether the pairs stream or not (decord).
 """
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ RESTART_SECONDS = 0.2  # grid of frames held while a boundary may still be found
 Made = Tuple[int, Tuple[int, np.ndarray], Tuple[int, np.ndarray], motion.FrameSignals, int]
 
 
+def restart_grid(is_pick, fps: float) -> int:
+    """Frames between those held while a boundary may still be found, about RESTART_SECONDS:
+    where it can, a divisor of the sampler's period, so that a restarted shot's later picks
+    already passed were held too."""
+    period = next((k for k in range(1, int(10 * max(fps, 1)) + 2) if is_pick(k)), 1)
+    target = max(1, int(round(fps * RESTART_SECONDS)))
+    divisor = max(d for d in range(1, min(period, target) + 1) if period % d == 0)
+    return divisor if 2 * divisor >= target else target
+
+
 class _Shot:
     def __init__(self, number: int, origin: int):
         self.number, self.origin = number, origin
@@ -29,12 +40,17 @@ class _Shot:
         self.pairs = 0  # formed in this shot
 
 
+def aligned(frame: int, restart: int) -> int:
+    """A streaming sampler's shot restarts at the first held frame of the restart grid."""
+    return -(-frame // restart) * restart
+
+
 def stream_in_shots(video, size, fps: float, expected_frames: int, is_pick, detector,
                     edge: int, cap: int) -> Iterator:
     """Yields (shot, (index, rgb), (index, rgb), signals, offset) per pair; returns
     (frames analysed, Shots record)."""
     analysis = motion.Analysis(detector)
-    restart = max(1, int(round(fps * RESTART_SECONDS)))
+    restart = restart_grid(is_pick, fps)
     window = detector.lookahead + restart + edge + detector.edge_reach
     shot = _Shot(0, 0)
     too_short = 0
@@ -63,7 +79,7 @@ def stream_in_shots(video, size, fps: float, expected_frames: int, is_pick, dete
         if shot.pairs == 0:
             too_short += 1
         start = transition.next_start + margin(transition, edge)
-        shot = _Shot(shot.number + 1, -(-start // restart) * restart)
+        shot = _Shot(shot.number + 1, aligned(start, restart))
         for frame in range(shot.origin, now + 1):
             if is_pick(frame - shot.origin):
                 add_pick(frame)
