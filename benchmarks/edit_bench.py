@@ -87,9 +87,14 @@ def _source(rng: np.random.Generator, used: List[str]) -> np.ndarray:
 
 
 def _new_shot(rng, used) -> Shot:
-    style = ("pan", "zoom", "object")[int(rng.integers(0, 3))]
-    sprite = _crop(photo(PHOTOS[int(rng.integers(0, len(PHOTOS)))]), 700, 400, 1.0)
-    return moving_shot(_source(rng, used), rng, style, sprite)
+    """A shot with something in it: a view of a photograph's flat part (night sky, a blank
+    page) is drawn again, as an editor would not cut to it."""
+    while True:
+        style = ("pan", "zoom", "object")[int(rng.integers(0, 3))]
+        sprite = _crop(photo(PHOTOS[int(rng.integers(0, len(PHOTOS)))]), 700, 400, 1.0)
+        shot = moving_shot(_source(rng, used), rng, style, sprite)
+        if shot(0).std() >= 10:
+            return shot
 
 
 def edited(kind: str, seed: int, shots: int = 8) -> Tuple[List[np.ndarray], List[dict]]:

@@ -51,7 +51,7 @@ class SampleConfig:
     shot_dissolve_min_change: float = dataclasses.field(default=0.4, metadata={
         "help": "shots: smallest standardised difference between the two sides of a dissolve "
                 "or fade (a light switched on changes the gain, not the picture)"})
-    shot_blank_std: float = dataclasses.field(default=6.0, metadata={
+    shot_blank_std: float = dataclasses.field(default=3.0, metadata={
         "help": "shots: grey-level standard deviation (0..255) below which a frame is flat, "
                 "as in the middle of a fade through black or white"})
     shot_max_dissolve_seconds: float = dataclasses.field(default=1.2, metadata={

@@ -3,7 +3,7 @@
 Three kinds of transition, each tested where it can be told apart from camera work:
 - `cut`: the flow-compensated residual between consecutive frames, with each frame's grey
   levels standardised (so a gain change such as a light switched on leaves it low) and taken
-  as the median over a 4x4 grid (so a jumping object is not a cut), spikes well
+  as the median over a 4x4 grid (so a small jumping object is not a cut), spikes well
   above the frames around it (a whip pan or shake stays high for several frames), and the
   picture before it does not come back within a few frames (a flash or strobe does).
 - `dissolve`: a window whose inner frames are, pixel for pixel, the blends of its two ends in
@@ -37,7 +37,7 @@ class ShotConfig:
     flash_return: float = 0.5
     dissolve_blend: float = 0.15
     dissolve_min_change: float = 0.4
-    blank_std: float = 6.0
+    blank_std: float = 3.0
     min_dissolve_seconds: float = 0.28
     max_dissolve_seconds: float = 1.2
 
@@ -68,7 +68,7 @@ def shots_of(transitions: List[Transition], num_frames: int) -> List[Tuple[int, 
 
 def _spread_residual(warped: np.ndarray, previous: np.ndarray) -> float:
     """The median over a 4x4 grid of the mean residual in each cell: a cut changes the whole
-    picture, an object that jumps (or a fixture's square wrapping round) changes a cell or two."""
+    picture, an object that jumps (or a fixture's square wrapping round) a few cells."""
     cells = cv2.resize(np.abs(warped - previous), (4, 4), interpolation=cv2.INTER_AREA)
     return float(np.median(cells))
 
@@ -102,6 +102,7 @@ class ShotDetector:
         self._candidates: List[Tuple[int, int, str, float]] = []  # (first, last, kind, rank)
         self._blank_from: Optional[int] = None  # first frame of the flat run going on
         self._pending_fade: Optional[Tuple[int, int]] = None  # (flat run's first, its end)
+        self._truly_flat = False  # the flat run going on has a frame below blank_std
         self._previous_gray: Optional[np.ndarray] = None
 
     @property
@@ -194,15 +195,19 @@ class ShotDetector:
         straight into a fade in)."""
         std = self._std[index]
         earlier = self._std.get(index - self._max_len, 0.0)
-        return std < self._config.blank_std or std < 0.15 * earlier
+        return std < self._config.blank_std or std < min(0.15 * earlier,
+                                                         3 * self._config.blank_std)
 
     def _fade_at(self, index: int) -> None:
         blank = self._flat(index)
         if blank and self._blank_from is None:
-            self._blank_from = index
+            self._blank_from, self._truly_flat = index, False
+        if blank:
+            self._truly_flat |= self._std[index] < self._config.blank_std
         elif not blank and self._blank_from is not None:
             start, self._blank_from = self._blank_from, None
-            if start > 0:
+            # A long run of low contrast that is never flat is a dim shot, not a fade's dip.
+            if start > 0 and (self._truly_flat or index - start <= 2 * self._flash_frames):
                 self._pending_fade = (start, index)
         if self._pending_fade is None:
             return
@@ -220,6 +225,8 @@ class ShotDetector:
                and self._std[first - 1] > self._std[first] * 1.02):
             first -= 1
         last = max(index - 1, end - 1)
+        if (start - first) + (last - end + 1) < 3 and end - start < self._flash_frames + 2:
+            return  # a few flat frames with abrupt edges: a flash to white, not a fade
         before, after = self._standard.get(first - 1), self._standard[last + 1]
         if before is not None and float(np.abs(after - before).mean()) < \
                 self._config.dissolve_min_change:
