@@ -14,7 +14,6 @@ from transforms.samplers import REGISTRY, sampler_for
 from transforms.samplers.base import Pair
 from transforms.shots import ShotConfig
 
-SAMPLERS = tuple(REGISTRY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +61,9 @@ class SampleConfig:
                 "as many again as a gradual one lasts) never sampled"})
 
     def __post_init__(self):
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {SAMPLERS}")
-        if self.labelled_sampler not in SAMPLERS + ("",):
+        if self.sampler not in REGISTRY:
+            raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {tuple(REGISTRY)}")
+        if self.labelled_sampler not in tuple(REGISTRY) + ("",):
             raise ValueError(f"unknown labelled_sampler {self.labelled_sampler!r}")
         if self.num_keyframes < 2 or self.min_gap < 1 or self.stride_seconds <= 0:
             raise ValueError("num_keyframes >= 2, min_gap >= 1 and stride_seconds > 0 required")

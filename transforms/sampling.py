@@ -114,7 +114,7 @@ def _analyse(video, size: Size, analysis: motion.Analysis, sampler, detector,
     """Streams the small grey frames once through `analysis`; a decoder that can holds the
     frames the sampler will likely keep."""
     policy = None
-    if holds_frames(video):  # decord decodes small frames: nothing to hold
+    if holds_frames(video) and sampler.holder() is not None:  # decord: small frames, no holds
         policy = sampler.holder() if detector is None else HoldPerShot(
             sampler, detector, analysis, video.info.fps, sample.shot_edge_frames)
     for gray in video.small_gray(*size):

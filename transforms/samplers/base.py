@@ -27,7 +27,8 @@ class Sampler(Protocol):
         counted from the run's first frame; `motion` has one value per frame of the run."""
 
     def holder(self) -> Optional[HoldPolicy]:
-        """What to hold during the analysis pass for its likely picks; None if it streams."""
+        """What to hold during the analysis pass for its likely picks; None to hold nothing
+        (its picks are then decoded again after the pass, or converted as they stream)."""
 
     def streams(self, fps: float) -> Optional[Callable[[int], bool]]:
         """For a sampler whose picks do not depend on motion: whether frame k of a run (from
