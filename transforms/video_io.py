@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
 FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
-# Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
-# held_frames.py): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of them all.
+# Decoded pictures the analysis pass may hold for the full-resolution pass (the samplers' hold
+# policies, transforms/samplers/): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of
+# them all.
 # The keyframes sampler holds about a dozen, first_last two; stride holds none (it converts its
 # picks as the analysis pass decodes them).
 HOLD_BUDGET_BYTES = 256 << 20
