@@ -2,7 +2,8 @@
 
 Three kinds of transition, each tested where it can be told apart from camera work:
 - `cut`: the flow-compensated residual between consecutive frames, with each frame's grey
-  levels standardised (so a gain change such as a light switched on leaves it low) and taken
+  levels standardised (so a gain change such as a light switched on leaves it low; a step in
+  brightness between strongly correlated frames is a light change, not a cut) and taken
   as the median over a 4x4 grid (so a small jumping object is not a cut), spikes well
   above the frames around it (a whip pan or shake stays high for several frames), and the
   picture before it does not come back within a few frames (a flash or strobe does).
@@ -182,6 +183,8 @@ class ShotDetector:
         if value < config.cut_ratio * max(around):
             return
         before = self._standard.get(index - 1)
+        if _light_change(self._tiny[index - 1], self._tiny[index]):
+            return
         jump = float(np.abs(self._standard[index] - before).mean())
         after = [i for i in range(index + 1, index + 1 + self._flash_frames) if i in self._standard]
         if after and min(float(np.abs(self._standard[i] - before).mean())
@@ -300,6 +303,14 @@ class ShotDetector:
     def _forget(self, index: int) -> None:
         for store in (self._tiny, self._standard, self._residual, self._step, self._std):
             store.pop(index, None)
+
+
+def _light_change(before: np.ndarray, after: np.ndarray) -> bool:
+    """The same picture, brighter or darker (a light switched on or off): the mean steps by a
+    fifth or more and the pictures stay correlated. A cut or a jump within a scene keeps the
+    light, so the test leaves it alone."""
+    low, high = sorted((float(before.mean()) + 1.0, float(after.mean()) + 1.0))
+    return high / low > 1.2 and float(np.corrcoef(before, after)[0, 1]) > 0.9
 
 
 def _edges(tiny: np.ndarray, width: int) -> float:

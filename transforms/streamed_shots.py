@@ -37,7 +37,6 @@ class _Shot:
     def __init__(self, number: int, origin: int):
         self.number, self.origin = number, origin
         self.picks: List[int] = []
-        self.pairs = 0  # formed in this shot
 
 
 def aligned(frame: int, restart: int) -> int:
@@ -66,21 +65,20 @@ def stream_in_shots(video, size, fps: float, expected_frames: int, is_pick, dete
         if shot.picks and admits(formed, shot.picks[-1], cap, expected_frames):
             pending.append((shot.number, (shot.picks[-1], frame)))
             formed += 1
-            shot.pairs += 1
         shot.picks.append(frame)
 
-    def close(transition: Transition, now: int) -> None:
+    def close(transition: Transition, replay_to: int) -> None:
+        """Ends the open shot at `transition`; the next one's picks before `replay_to`."""
         nonlocal shot, too_short, formed
         end = transition.first - 1 - margin(transition, edge)
         for item in [p for p in pending if p[0] == shot.number and p[1][1] > end]:
             pending.remove(item)
             formed -= 1
-            shot.pairs -= 1
-        if shot.pairs == 0:
-            too_short += 1
+        if len([pick for pick in shot.picks if pick <= end]) < 2:
+            too_short += 1  # not long enough for a pair (whatever the cap kept)
         start = transition.next_start + margin(transition, edge)
         shot = _Shot(shot.number + 1, aligned(start, restart))
-        for frame in range(shot.origin, now + 1):
+        for frame in range(shot.origin, replay_to):
             if is_pick(frame - shot.origin):
                 add_pick(frame)
 
@@ -106,7 +104,7 @@ def stream_in_shots(video, size, fps: float, expected_frames: int, is_pick, dete
         analysis.add(gray)
         for transition in detector.decided_since(handled):
             handled += 1
-            close(transition, index)
+            close(transition, index)  # this frame's own pick is taken below
         if index % restart == 0 or (index >= shot.origin and is_pick(index - shot.origin)):
             video.hold_current(index)
             held.add(index)
@@ -125,8 +123,8 @@ def stream_in_shots(video, size, fps: float, expected_frames: int, is_pick, dete
         return 0, None
     for transition in detector.finish():
         handled += 1
-        close(transition, index)
-    if shot.pairs == 0:
+        close(transition, index + 1)
+    if len(shot.picks) < 2:
         too_short += 1
     yield from emit(pending)
     if deferred:  # decoded again: held ones converted, the rest by seeking
