@@ -29,6 +29,7 @@ import numpy as np
 TINY_WIDTH = 64  # the frames blends and returns are compared on: cheap, and blind to noise
 KINDS = ("cut", "dissolve", "fade")
 DISSOLVE_GAP = 6  # frames between two blends for them to be two transitions
+DISSOLVE_EVERY = 2  # windows are tried ending at every other frame: a blend spans many
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,13 +71,16 @@ def shots_of(transitions: List[Transition], num_frames: int) -> List[Tuple[int, 
 def _spread_residual(warped: np.ndarray, previous: np.ndarray) -> float:
     """The median over a 4x4 grid of the mean residual in each cell: a cut changes the whole
     picture, an object that jumps (or a fixture's square wrapping round) a few cells."""
-    cells = cv2.resize(np.abs(warped - previous), (4, 4), interpolation=cv2.INTER_AREA)
+    cells = cv2.resize(cv2.absdiff(warped, previous), (4, 4), interpolation=cv2.INTER_AREA)
     return float(np.median(cells))
 
 
-def _standardise(image: np.ndarray) -> np.ndarray:
+def _standardised(image: np.ndarray):
+    """(The image with zero mean and about unit spread, its standard deviation); the spread's
+    guard keeps noise in flat frames from being blown up."""
     mean, std = cv2.meanStdDev(image)
-    return (image - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+    scaled = (image.astype(np.float32) - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+    return scaled, float(std[0, 0])
 
 
 class ShotDetector:
@@ -104,7 +108,9 @@ class ShotDetector:
         self._blank_from: Optional[int] = None  # first frame of the flat run going on
         self._pending_fade: Optional[Tuple[int, int]] = None  # (flat run's first, its end)
         self._truly_flat = False  # the flat run going on has a frame below blank_std
-        self._previous_gray: Optional[np.ndarray] = None
+        self._previous_z: Optional[np.ndarray] = None  # the last small frame, standardised
+        self._ring: Optional[np.ndarray] = None
+        self._standard_ring: Optional[np.ndarray] = None
 
     @property
     def transitions(self) -> List[Transition]:
@@ -144,22 +150,28 @@ class ShotDetector:
         tiny = cv2.resize(gray, (TINY_WIDTH, height), interpolation=cv2.INTER_AREA)
         tiny = tiny.astype(np.float32).ravel()
         self._width = TINY_WIDTH
-        std = float(tiny.std())
-        self._tiny[index], self._std[index] = tiny, std
-        self._standard[index] = _standardise(tiny)
+        standard, std = _standardised(tiny)
+        self._tiny[index], self._std[index], self._standard[index] = tiny, std, standard
+        if self._ring is None:  # the same frames as rows, for tests on many windows at once
+            self._ring = np.zeros((self._keep, tiny.size), np.float32)
+            self._standard_ring = np.zeros_like(self._ring)
+        self._ring[index % self._keep] = tiny
+        self._standard_ring[index % self._keep] = standard
+        current_z = _standardised(gray)[0]
         previous = index - 1
         if warped is None or previous not in self._tiny:
             self._residual[index] = self._step[index] = 0.0
         else:
-            self._step[index] = float(np.abs(tiny - self._tiny[previous]).mean() / 255.0)
+            self._step[index] = float(cv2.norm(tiny, self._tiny[previous], cv2.NORM_L1)
+                                      / tiny.size / 255.0)
             flat = std < self._config.blank_std or self._std[previous] < self._config.blank_std
             self._residual[index] = 0.0 if flat else _spread_residual(
-                _standardise(warped.astype(np.float32)),
-                _standardise(self._previous_gray.astype(np.float32)))
-        self._previous_gray = gray
+                _standardised(warped)[0], self._previous_z)
+        self._previous_z = current_z
         self._fade_at(index)
         self._cut_at(index - self._flash_frames)
-        self._dissolve_at(index - 2)
+        if index % DISSOLVE_EVERY == 0:
+            self._dissolve_at(index - 2)
         self._forget(index - self._keep)
         return self._decide(index)
 
@@ -238,39 +250,46 @@ class ShotDetector:
 
     # -- dissolves ---------------------------------------------------------------------------
     def _dissolve_at(self, end: int) -> None:
-        """Windows (end - length, end) whose inner frames blend their ends."""
+        """Windows (end - length, end) whose inner frames blend their ends. The cheap tests run
+        on every window length at once; the blend itself only where they pass."""
         config = self._config
-        if end not in self._tiny:
+        lengths = [length for length in range(self._min_len, self._max_len + 1, self._len_step)
+                   if end - length in self._tiny]
+        if end not in self._tiny or not lengths:
             return
+        b = self._tiny[end]
+        if float(np.abs(self._tiny[end - lengths[0]] - b).mean()) < 0.02 * 255 and \
+                float(np.abs(self._tiny[end - lengths[-1]] - b).mean()) < 0.04 * 255:
+            return  # hardly anything changed over the shortest and the longest window
+        rows = (end - np.asarray(lengths)) % len(self._ring)
+        a = self._ring[rows]
+        far = np.abs(a - b).mean(axis=1) / 255.0
+        changed = np.abs(self._standard_ring[rows] - self._standard[end]).mean(axis=1)
+        steps = np.maximum.accumulate([self._step[end - k] for k in range(lengths[-1])])
+        most = steps[np.asarray(lengths) - 1]  # the largest step inside each window
+        possible = (far >= 0.04) & (changed >= config.dissolve_min_change) & (most <= 0.4 * far)
         best = None
-        for length in range(self._min_len, self._max_len + 1, self._len_step):
-            start = end - length
-            if start < 0 or start not in self._tiny:
-                break
-            a, b = self._tiny[start], self._tiny[end]
-            far = float(np.abs(b - a).mean() / 255.0)
-            if far < 0.04:
-                continue
-            if float(np.abs(self._standard[end] - self._standard[start]).mean()) < \
-                    config.dissolve_min_change:
-                continue
-            if max(self._step[i] for i in range(start + 1, end + 1)) > 0.4 * far:
-                continue  # one step holds most of the change: a cut
+        for row in np.flatnonzero(possible):
+            length, start = lengths[row], end - lengths[row]
             earlier = self._tiny.get(start - length)
-            if earlier is not None and far < 1.4 * float(np.abs(a - earlier).mean() / 255.0):
+            if earlier is not None and \
+                    far[row] < 1.4 * float(np.abs(a[row] - earlier).mean() / 255.0):
                 continue  # changing as fast before it: camera or subject motion
             misfit = 0.0
             for share in (0.25, 0.5, 0.75):
                 inner = start + int(round(share * length))
-                misfit += float(np.abs(self._tiny[inner] - ((1 - share) * a + share * b)).mean())
-            # Any stretch of a blend is a blend too: of those that fit, the longer is the whole.
-            ratio = misfit / 3 / 255.0 / far - self._length_bonus * length
+                misfit += float(np.abs(self._tiny[inner] -
+                                       ((1 - share) * a[row] + share * b)).mean())
+            fit = misfit / 3 / 255.0 / far[row]
+            if fit >= config.dissolve_blend:
+                continue
             middle = self._tiny[start + length // 2]
-            if _edges(middle, self._width) < 0.7 * _edges((a + b) / 2, self._width):
+            if _edges(middle, self._width) < 0.7 * _edges((a[row] + b) / 2, self._width):
                 continue  # blurred, not blended: a whip pan
-            if ratio + self._length_bonus * length < config.dissolve_blend and (
-                    best is None or ratio < best[3]):
-                best = (start + 1, end - 1, "dissolve", ratio)
+            # Any stretch of a blend is a blend too: of those that fit, the longer is the whole.
+            rank = fit - self._length_bonus * length
+            if best is None or rank < best[3]:
+                best = (start + 1, end - 1, "dissolve", rank)
         if best is not None:
             self._candidates.append(best)
 
