@@ -262,8 +262,9 @@ def test_stride_decodes_the_video_once(short_gop_path, monkeypatch, shots, max_p
         before, after = pair.meta.before_index, pair.meta.after_index
         assert np.array_equal(pair.before, expected[before])
         assert np.array_equal(pair.after, expected[after])
-        assert pair.meta.scores == scores.measure(expected[before], expected[after], signals,
-                                                  before, after)
+        # Equal to float32 precision (optical flow's last bits vary from run to run).
+        assert vars(pair.meta.scores) == pytest.approx(vars(scores.measure(
+            expected[before], expected[after], signals, before, after)), rel=1e-6)
 
 
 def test_stride_too_short_for_one_pair(short_gop_path):
