@@ -123,7 +123,7 @@ class ShotDetector:
     @property
     def edge_reach(self) -> int:
         """Frames before a transition's first that its margin can reach, at most."""
-        return self._max_len // 2 + 1
+        return self._max_len + self._max_len // 2 + 1  # a blend's own reach back, and half
 
     @property
     def confirmed_through(self) -> int:
@@ -314,10 +314,29 @@ class ShotDetector:
             for first, last, kind, _ in _strongest_apart(group):
                 if self._decided and first <= self._decided[-1].last + 1:
                     continue  # touches the transition before: the same one, decided already
+                if kind == "dissolve":
+                    first, last = self._whole_blend(first, last)
                 transition = Transition(first, last, kind)
                 self._decided.append(transition)
                 out.append(transition)
         return out
+
+    def _whole_blend(self, first: int, last: int) -> Tuple[int, int]:
+        """A blend's span reaches on either side while the picture keeps changing at the pace
+        it changed inside (the window that fitted best may be only the blend's middle)."""
+        inside = [self._step[i] for i in range(first, last + 2) if i in self._step]
+        if not inside:
+            return first, last
+        pace = float(np.median(inside))
+        limit = self._max_len - (last - first + 1)
+        while limit > 0 and self._step.get(last + 2, 0.0) >= 0.5 * pace and \
+                last + 3 in self._step:
+            last, limit = last + 1, limit - 1
+        floor = self._decided[-1].last + 2 if self._decided else 1
+        while limit > 0 and self._step.get(first, 0.0) >= 0.5 * pace and first - 1 >= floor \
+                and first - 1 in self._step:
+            first, limit = first - 1, limit - 1
+        return first, last
 
     def _forget(self, index: int) -> None:
         for store in (self._tiny, self._standard, self._residual, self._step, self._std):
