@@ -57,8 +57,8 @@ class SampleConfig:
         "help": "shots: longest dissolve looked for, seconds; boundaries are known this long "
                 "(plus about 0.3 s) after they pass"})
     shot_edge_frames: int = dataclasses.field(default=2, metadata={
-        "help": "shots: frames next to a boundary (besides a transition's own frames, and half "
-                "as many again as a gradual one lasts) never sampled"})
+        "help": "shots: frames next to a boundary (besides a transition's own frames, and as "
+                "many again as a gradual one lasts) never sampled"})
 
     def __post_init__(self):
         if self.sampler not in REGISTRY:

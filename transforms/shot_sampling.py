@@ -2,8 +2,9 @@
 to each shot on its own, what the analysis pass holds while shots are still being found, and a
 cap on pairs spread over the video.
 
-A shot's sampled frames stop short of its boundaries: `edge` frames next to a cut, and half as
-many again as a gradual transition's detected span lasts (its true span may be a little longer).
+A shot's sampled frames stop short of its boundaries: `edge` frames next to a cut, and as many
+again as a gradual transition's detected span lasts (its true span may be longer: the blend's
+ends change too little to tell from the shot's own motion).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def margin(transition: Transition, edge: int) -> int:
     """Frames on each side of a transition that are never sampled."""
     if transition.kind == "cut":
         return edge
-    return edge + (transition.last - transition.first + 1) // 2
+    return edge + transition.last - transition.first + 1
 
 
 def usable_runs(transitions: Sequence[Transition], num_frames: int, edge: int) -> List[Run]:

@@ -123,7 +123,7 @@ class ShotDetector:
     @property
     def edge_reach(self) -> int:
         """Frames before a transition's first that its margin can reach, at most."""
-        return self._max_len + self._max_len // 2 + 1  # a blend's own reach back, and half
+        return 3 * self._max_len + 1  # a blend's reach back, and its span again
 
     @property
     def confirmed_through(self) -> int:
@@ -328,12 +328,14 @@ class ShotDetector:
         if not inside:
             return first, last
         pace = float(np.median(inside))
-        limit = self._max_len - (last - first + 1)
-        while limit > 0 and self._step.get(last + 2, 0.0) >= 0.5 * pace and \
+        # At most as far again as the window itself: past the blend a moving shot keeps a
+        # pace of its own.
+        limit = min(self._max_len - (last - first + 1), last - first + 1)
+        while limit > 0 and self._step.get(last + 2, 0.0) >= 0.7 * pace and \
                 last + 3 in self._step:
             last, limit = last + 1, limit - 1
         floor = self._decided[-1].last + 2 if self._decided else 1
-        while limit > 0 and self._step.get(first, 0.0) >= 0.5 * pace and first - 1 >= floor \
+        while limit > 0 and self._step.get(first, 0.0) >= 0.7 * pace and first - 1 >= floor \
                 and first - 1 in self._step:
             first, limit = first - 1, limit - 1
         return first, last
