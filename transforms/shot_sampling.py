@@ -137,11 +137,3 @@ class HoldPerShot:
                 released.append(frame)
         self._held = {frame for frame in self._held if frame in kept}
         return released
-
-
-def picks_of(pairs: Sequence[ShotPair]) -> Dict[int, List[ShotPair]]:
-    """Frame -> the pairs it is the later frame of."""
-    completes: Dict[int, List[ShotPair]] = {}
-    for shot, pair in pairs:
-        completes.setdefault(max(pair), []).append((shot, pair))
-    return completes
