@@ -8,7 +8,7 @@ ends change too little to tell from the shot's own motion).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import List, Sequence, Set, Tuple
 
 import numpy as np
 
