@@ -1,4 +1,6 @@
 """Shot boundaries at known frames, and every sampler's pairs inside shots."""
+import functools
+
 import cv2
 import numpy as np
 import pytest
@@ -13,11 +15,16 @@ from transforms.shots import ShotConfig, ShotDetector
 WIDTH, HEIGHT, FPS = 160, 90, 25
 
 
-def view(scene: int, t: int, speed: float = 1.0) -> np.ndarray:
-    """Frame t of a pan over scene `scene`'s texture (softened, as a photograph), grey,
-    analysis-sized."""
+@functools.lru_cache(maxsize=4)
+def backdrop(scene: int) -> np.ndarray:
+    """Scene `scene`'s texture, softened as a photograph is."""
     big = texture(12 * WIDTH, HEIGHT, 10 + scene, ((60, 80, 110), (230, 210, 180))[scene % 2])
-    big = cv2.GaussianBlur(big, (0, 0), 3)
+    return cv2.GaussianBlur(big, (0, 0), 3)
+
+
+def view(scene: int, t: int, speed: float = 1.0) -> np.ndarray:
+    """Frame t of a pan over scene `scene`'s backdrop, grey, analysis-sized."""
+    big = backdrop(scene)
     x = int(speed * t)
     return cv2.cvtColor(np.ascontiguousarray(big[:, x:x + WIDTH]), cv2.COLOR_RGB2GRAY)
 
