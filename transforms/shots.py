@@ -14,9 +14,12 @@ Three kinds of transition, each tested where it can be told apart from camera wo
 - `fade`: a run of flat frames (black, white, a colour card) with content on both sides; the
   span reaches back while contrast falls into it and on while contrast rises out of it.
 
-Causal with a bounded lookahead: a transition is known at most `lookahead` frames after it ends
-(about 1.3 s of video; the fade span also waits for the flat run to end). Memory is that many
-tiny frames (64 px wide, float32: about 9 KiB each), whatever the video's length.
+Causal with a bounded lookahead: a transition is decided `lookahead` frames after it ends
+(the longest dissolve plus about 0.3 s: 37 frames at 25 fps; a fade also waits for its flat run
+to end), and its span never reaches back further than `edge_reach` frames before the frames
+already settled (`confirmed_through`). Memory is about twice `lookahead` tiny frames (64 px
+wide, float32: 9 KiB each, kept twice: as they are and standardised), whatever the length.
+The thresholds are SampleConfig's `--shot-*` options (transforms/sample.py).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ DISSOLVE_EVERY = 2  # windows are tried ending at every other frame: a blend spa
 
 @dataclasses.dataclass(frozen=True)
 class ShotConfig:
+    """What each threshold means: the `--shot-*` options' help (transforms/sample.py)."""
     cut_threshold: float = 0.04
     cut_ratio: float = 4.0
     flash_return: float = 0.5
