@@ -44,9 +44,10 @@ class SampleConfig:
     shot_flash_return: float = dataclasses.field(default=0.5, metadata={
         "help": "shots: a jump the picture comes back from within about 0.1 s (to less than "
                 "this share of it) is a flash or strobe, not a cut"})
-    shot_dissolve_blend: float = dataclasses.field(default=0.15, metadata={
+    shot_dissolve_blend: float = dataclasses.field(default=0.10, metadata={
         "help": "shots: largest misfit of a window's inner frames to blends of its two ends "
-                "(share of the change between the ends) for a dissolve; pans and zooms fit worse"})
+                "(share of the change between the ends, on 16-pixel-wide frames, coarse enough "
+                "for moving shots) for a dissolve; pans and zooms fit worse"})
     shot_dissolve_min_change: float = dataclasses.field(default=0.4, metadata={
         "help": "shots: smallest standardised difference between the two sides of a dissolve "
                 "or fade (a light switched on changes the gain, not the picture)"})

@@ -41,7 +41,7 @@ class ShotConfig:
     cut_threshold: float = 0.04
     cut_ratio: float = 4.0
     flash_return: float = 0.5
-    dissolve_blend: float = 0.15
+    dissolve_blend: float = 0.10
     dissolve_min_change: float = 0.4
     blank_std: float = 3.0
     min_dissolve_seconds: float = 0.28
@@ -280,11 +280,12 @@ class ShotDetector:
                     far[row] < 1.4 * float(np.abs(a[row] - earlier).mean() / 255.0):
                 continue  # changing as fast before it: camera or subject motion
             misfit = 0.0
+            coarse_a, coarse_b = self._coarse(a[row]), self._coarse(b)
             for share in (0.25, 0.5, 0.75):
-                inner = start + int(round(share * length))
-                misfit += float(np.abs(self._tiny[inner] -
-                                       ((1 - share) * a[row] + share * b)).mean())
-            fit = misfit / 3 / 255.0 / far[row]
+                inner = self._coarse(self._tiny[start + int(round(share * length))])
+                misfit += float(np.abs(inner - ((1 - share) * coarse_a + share * coarse_b)).mean())
+            fit = misfit / 3 / 255.0 / max(float(np.abs(coarse_a - coarse_b).mean()) / 255.0,
+                                           1e-6)
             if fit >= config.dissolve_blend:
                 continue
             middle = self._tiny[start + length // 2]
@@ -324,6 +325,11 @@ class ShotDetector:
                 self._decided.append(transition)
                 out.append(transition)
         return out
+
+    def _coarse(self, tiny: np.ndarray) -> np.ndarray:
+        image = tiny.reshape(-1, self._width)
+        return cv2.resize(image, (self._width // 4, max(1, image.shape[0] // 4)),
+                          interpolation=cv2.INTER_AREA)
 
     def _whole_blend(self, first: int, last: int) -> Tuple[int, int]:
         """A blend's span reaches on either side while the picture keeps changing at the pace
