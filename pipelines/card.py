@@ -179,9 +179,13 @@ def render_card(dataset: Dataset, config, beam_args: Sequence[str] = (),
             ("`shards/*.tar`", "WebDataset shards: KEY.before.jpg, KEY.after.jpg, KEY.txt "
                                "(the action, absent without caption), KEY.json (below)"),
             (f"`{WIDS_INDEX}`", "the shard list for `wids.ShardListDataset`"),
-            ("`manifest/videos.parquet`", "one row per input video: ok / no_pairs / failed, why"),
+            ("`manifest/videos.parquet`", "one row per input video: ok / no_pairs / failed, why; "
+                                          "its shots: `shot_starts` (first frame of each), "
+                                          "`shot_transitions` (start, cut, dissolve or fade "
+                                          "into each), `shots_too_short` (shots that held no "
+                                          "pair); null where shots were not looked for"),
             ("`manifest/pairs.parquet`", "one row per candidate pair: kept or rejected, reason, "
-                                         "every score"),
+                                         "every score, its `shot`"),
             ("`stats.json`", "the counts above"),
             ("`report.html`", "funnel, drop reasons, histograms, galleries (self-contained)"),
         ]),

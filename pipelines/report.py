@@ -22,6 +22,7 @@ from PIL import Image
 
 from pipelines.charts import bars, histogram, number
 from pipelines.readers import Dataset, open_dataset, read_samples, write_wids_index
+from pipelines.shot_strips import shot_strips
 from transforms.storage import write_bytes
 
 REPORT = "report.html"
@@ -242,7 +243,7 @@ def render_report(dataset: Dataset) -> str:
             f"{len({row['shard'] for row in chosen})} of {stats['shards']} shards"),
         gallery=gallery(chosen, samples),
         rejected=rejected_examples(examples, stats["pair_reasons"]),
-        failed=failed_videos(dataset))
+        failed=failed_videos(dataset), shots=shot_strips(dataset.videos, kept))
 
 
 STYLE = """
@@ -254,7 +255,8 @@ margin:3px 0}.track{background:#eee;height:16px;display:block}.fill{background:#
 height:16px;display:block}.reasons .fill{background:#c8553d}.count{text-align:right;
 font-variant-numeric:tabular-nums}.note{color:#666}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.hist{margin:0}.hist figcaption{font-weight:600}
-.tick{font-size:10px;fill:#555}.legend .key{margin-right:12px}.swatch{display:inline-block;
+.strip{position:relative;width:600px;height:14px}.strip span{position:absolute;top:0;
+height:14px;display:block}.tick{font-size:10px;fill:#555}.legend .key{margin-right:12px}.swatch{display:inline-block;
 width:10px;height:10px;margin-right:4px}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
 .triple{border:1px solid #ddd;padding:8px;border-radius:4px}.frames{display:grid;
@@ -288,6 +290,8 @@ PAGE = """<!DOCTYPE html>
 <p class="summary">Rejected pairs have no stored images; the links open the source video at the
 pair's times where the browser can reach it.</p>
 {rejected}
+<h2 id="shots">Shots</h2>
+{shots}
 <h2 id="videos">Videos without triples</h2>
 {failed}
 </body></html>

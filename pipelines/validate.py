@@ -139,6 +139,6 @@ def _run_problems(folder: str, fs, root: str) -> List[str]:
 def _read(fs, url: str, schema, problems: List[str]) -> List[dict]:
     with fs.open(url, "rb") as handle:
         table = pq.read_table(handle)
-    if not table.schema.equals(schema):
+    if not manifests.conforms(table.schema, schema):
         problems.append(f"{url}: columns differ from the schema")
     return table.to_pylist()
