@@ -19,6 +19,7 @@ from transforms.decord_video import open_decord
 from transforms.decode_core import DecodeConfig, process_source
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
+from transforms.shots import ShotDetector
 
 
 def plain_decode(path: str, threads: int) -> int:
@@ -33,6 +34,14 @@ def swscale_gray(path: str, width: int, height: int) -> list:
     with av.open(path) as container:
         return [frame.to_ndarray(width=width, height=height, format="gray")
                 for frame in container.decode(video=0)]
+
+
+def analyse_with_shots(grays, fps: float) -> None:
+    detector = ShotDetector(SampleConfig().shot_config(), fps)
+    analysis = motion.Analysis(detector)
+    for gray in grays:
+        analysis.add(gray)
+    detector.finish()
 
 
 def steps(path: str) -> dict:
@@ -52,10 +61,14 @@ def steps(path: str) -> dict:
         "analysis: pyav small_gray (luma plane + shrink)":
             lambda: list(pyav_video.small_gray(*size)),
         "motion.analyse": lambda: motion.analyse(grays),
+        "motion.analyse + shot detector": lambda: analyse_with_shots(grays, pyav_video.info.fps),
         f"full-res: decord frames({len(wanted)} kept)": lambda: decord_video.frames(wanted),
         f"full-res: pyav frames({len(wanted)} kept)": lambda: pyav_video.frames(wanted),
         "process_source (whole video, auto backend)":
             lambda: process_source(source, DecodeConfig(isolate=False), SampleConfig()),
+        "process_source, --shots off":
+            lambda: process_source(source, DecodeConfig(isolate=False),
+                                   SampleConfig(shots="off")),
         "process_source, nothing held (frames decoded again)": lambda: nothing_held(source),
     }
 

@@ -6,6 +6,8 @@ Synthesizes (once, cached) H.264 videos, then reports in one run:
   decode      every frame decoded by plain PyAV (no colour conversion), best of one thread,
               threaded and one-process-per-core; frames/s and video-seconds per core-second
   no_caption  `idp-corpus build --no-caption` on the same videos: frames analysed per second
+  shots       the no_caption build with `--shots auto` (the default) and `--shots off`,
+              alternating, fastest of `--repeat` rounds each: the shot detector's CPU cost
   tiny_model  the same build captioned by the tiny random VLM (fixtures.tiny_vlm)
   long        720p 60 s vs 600 s, one process (`--direct_running_mode in_memory --no-isolate`):
               time and peak RSS; and the default isolated mode's decode child; both again
@@ -234,6 +236,16 @@ def main(argv=None) -> dict:
     if {"decode", "no_caption"}.isdisjoint(skip):
         report["no_caption"]["ratio_each_round"] = [
             r["no_caption"]["frames_per_s"] / r["decode"]["best_frames_per_s"] for r in rounds]
+    if "shots" not in skip:  # the analysis pass with and without shot detection, alternating
+        runs = {"auto": [], "off": []}
+        for _ in range(args.repeat):
+            for mode in runs:
+                runs[mode].append(build(f"{videos}/*.mp4", "--no-caption", "--shots", mode))
+        report["shots"] = {mode: min(found, key=lambda r: r["cpu_s"])
+                           for mode, found in runs.items()}
+        report["shots"]["cpu_ratio_auto_to_off"] = \
+            report["shots"]["auto"]["cpu_s"] / report["shots"]["off"]["cpu_s"]
+        print(json.dumps({"shots": report["shots"]}, indent=1), flush=True)
     if "tiny_model" not in skip:
         report["tiny_model"] = build(f"{videos}/*.mp4", "--model", tiny_model(args.cache))
         print(json.dumps({"tiny_model": report["tiny_model"]}, indent=1), flush=True)

@@ -177,9 +177,14 @@ def render_card(dataset: Dataset, config, beam_args: Sequence[str] = (),
                                "(the action, absent without caption), KEY.json (below)"),
             (f"`{WIDS_INDEX}`", "the shard list for `wids.ShardListDataset`"),
             ("`versions/v*/videos.parquet`", "one row per input video: ok / no_pairs / failed, "
-                                             "why; one part per run, listed by the index"),
+                                             "why; its shots: `shot_starts` (first frame of "
+                                             "each), `shot_transitions` (start, cut, dissolve "
+                                             "or fade into each), `shots_too_short` (shots "
+                                             "that held no pair); null where shots were not "
+                                             "looked for; one part per run, listed by the "
+                                             "index"),
             ("`versions/v*/pairs.parquet`", "one row per candidate pair: kept or rejected, "
-                                            "reason, every score; one part per run"),
+                                            "reason, every score, its `shot`; one part per run"),
             ("`manifest/videos.parquet`, `manifest/pairs.parquet`",
              "the parts' latest rows as one file each, for datasets of up to "
              f"{PLAIN_COPY_MAX_ROWS:,} pair rows"),

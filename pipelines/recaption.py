@@ -52,7 +52,8 @@ def meta_from_sample(meta: Dict, video: Dict) -> PairMeta:
                      display=_display(meta))
     return PairMeta(key=meta["key"], source=source, info=info,
                     before_index=meta["before_frame"], after_index=meta["after_frame"],
-                    sampler=meta["sampler"], scores=PairScores(**meta["scores"]))
+                    sampler=meta["sampler"], scores=PairScores(**meta["scores"]),
+                    shot=meta.get("shot"))  # absent from samples written before schema 1.3
 
 
 def _display(meta: Dict) -> Display:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import heapq
 import html
 import io
 import random
@@ -27,6 +28,7 @@ from PIL import Image
 
 from pipelines.charts import bars, histogram, number
 from pipelines.readers import KEPT, Dataset, open_dataset, read_members, write_wids_index
+from pipelines.shot_strips import LIMIT as SHOT_STRIPS, shot_strips
 from transforms import manifest_stats
 from transforms.storage import write_bytes
 
@@ -222,6 +224,29 @@ def _values(rows: pa.Table, field: str) -> List[float]:
     return pc.drop_null(rows[field]).to_numpy().tolist()
 
 
+SHOT_COLUMNS = ["video_id", "uri", "num_frames", "shot_starts", "shot_transitions",
+                "shots_too_short"]
+
+
+def shots_section(dataset: Dataset) -> str:
+    """The shot strips of the first videos by URI that have shots, and their kept pairs: one
+    pass over the videos' shot columns holding only the strips shown, then their pairs."""
+    total = 0
+
+    def with_shots():
+        nonlocal total
+        for row in dataset.rows("videos", SHOT_COLUMNS, ~ds.field("shot_starts").is_null()):
+            if row["shot_starts"]:
+                total += 1
+                yield row
+
+    shown = heapq.nsmallest(SHOT_STRIPS, with_shots(), key=lambda row: row["uri"])
+    ids = sorted({row["video_id"] for row in shown})
+    kept = list(dataset.rows("pairs", ["video_id", "before_frame", "after_frame"],
+                             KEPT & ds.field("video_id").isin(ids))) if ids else []
+    return shot_strips(shown, kept, total)
+
+
 def render_report(dataset: Dataset) -> str:
     """The page. Counts come from the stats; histograms and rejected examples from a bounded
     sample of the pair rows (all of them up to SAMPLE_ROWS); the gallery from a few shards."""
@@ -268,7 +293,8 @@ def render_report(dataset: Dataset) -> str:
             f"{len({row['shard'] for row in chosen})} of {stats['shards']} shards"),
         gallery=gallery(chosen, samples),
         rejected=rejected_examples(examples, stats["pair_reasons"], sampled),
-        failed=failed_videos(dataset, videos.to_pylist(), videos_sampled))
+        failed=failed_videos(dataset, videos.to_pylist(), videos_sampled),
+        shots=shots_section(dataset))
 
 
 STYLE = """
@@ -280,7 +306,8 @@ margin:3px 0}.track{background:#eee;height:16px;display:block}.fill{background:#
 height:16px;display:block}.reasons .fill{background:#c8553d}.count{text-align:right;
 font-variant-numeric:tabular-nums}.note{color:#666}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.hist{margin:0}.hist figcaption{font-weight:600}
-.tick{font-size:10px;fill:#555}.legend .key{margin-right:12px}.swatch{display:inline-block;
+.strip{position:relative;width:600px;height:14px}.strip span{position:absolute;top:0;
+height:14px;display:block}.tick{font-size:10px;fill:#555}.legend .key{margin-right:12px}.swatch{display:inline-block;
 width:10px;height:10px;margin-right:4px}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
 .triple{border:1px solid #ddd;padding:8px;border-radius:4px}.frames{display:grid;
@@ -314,6 +341,8 @@ PAGE = """<!DOCTYPE html>
 <p class="summary">Rejected pairs have no stored images; the links open the source video at the
 pair's times where the browser can reach it.</p>
 {rejected}
+<h2 id="shots">Shots</h2>
+{shots}
 <h2 id="videos">Videos without triples</h2>
 {failed}
 </body></html>

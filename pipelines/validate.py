@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from PIL import Image
 
-from schemas import sample as layout
+from schemas import manifests, sample as layout
 from transforms import manifest_stats, parts
 from transforms.change_map import from_npy
 from transforms.existing import INDEX
@@ -167,9 +167,7 @@ def _check_schemas(folder: str, index: dict, versions: Optional[set]) -> List[st
     problems = []
     for name, schema in parts.SCHEMAS.items():
         for fragment, _ in parts.fragments(folder, index, name, versions):
-            physical = fragment.physical_schema
-            if any(not schema.field(field.name).type.equals(field.type)
-                   if field.name in schema.names else True for field in physical):
+            if not manifests.conforms(fragment.physical_schema, schema):
                 problems.append(f"{fragment.path}: columns differ from the schema")
     return problems
 

@@ -42,6 +42,11 @@ VIDEOS = pa.schema([
     ("field_order", pa.string()),
     ("num_candidates", pa.int32()),
     ("num_kept", pa.int32()),
+    # Shots (transforms/shots.py), null where not looked for: the first frame of each shot, the
+    # transition into it (start, cut, dissolve, fade), and how many were too short for a pair.
+    ("shot_starts", pa.list_(pa.int64())),
+    ("shot_transitions", pa.list_(pa.string())),
+    ("shots_too_short", pa.int32()),
 ])
 
 PAIRS = pa.schema([
@@ -53,6 +58,7 @@ PAIRS = pa.schema([
     ("before_time", pa.float64()),
     ("after_time", pa.float64()),
     ("sampler", pa.string()),
+    ("shot", pa.int32()),  # the shot both frames lie in; null without shots
     ("motion", pa.float64()),
     ("change", pa.float64()),
     ("cut", pa.float64()),
@@ -78,6 +84,19 @@ PAIRS = pa.schema([
     ("attribution", pa.string()),
     ("shard", pa.string()),
 ])
+
+
+# Columns added after the first manifests: one written before them lacks them (read as null).
+ADDED_COLUMNS = frozenset({
+    "display_width", "display_height", "rotation", "mirrored", "sample_aspect", "field_order",
+    "shot_starts", "shot_transitions", "shots_too_short", "shot"})
+
+
+def conforms(found: pa.Schema, schema: pa.Schema) -> bool:
+    """A manifest file's columns are the schema's, less only columns added since it was written."""
+    expected = [field for field in schema
+                if field.name in found.names or field.name not in ADDED_COLUMNS]
+    return found.equals(pa.schema(expected))
 
 
 def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
@@ -106,6 +125,9 @@ def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
         **_display(info),
         "num_candidates": outcome.num_candidates,
         "num_kept": num_kept,
+        "shot_starts": list(outcome.shots.starts) if outcome.shots else None,
+        "shot_transitions": list(outcome.shots.transitions) if outcome.shots else None,
+        "shots_too_short": outcome.shots.too_short if outcome.shots else None,
     }
 
 
@@ -142,6 +164,7 @@ def pair_row(outcome: PairOutcome) -> Dict[str, Any]:
         "before_time": meta.timestamp(meta.before_index),
         "after_time": meta.timestamp(meta.after_index),
         "sampler": meta.sampler,
+        "shot": meta.shot,
         "motion": scores.motion,
         "change": scores.change,
         "cut": scores.cut,

@@ -84,6 +84,16 @@ class VideoOutcome:
     num_candidates: int  # frame pairs sampled from the video
     reason: Optional[str] = None  # set when the video gave no candidate pairs
     message: Optional[str] = None
+    shots: Optional["Shots"] = None  # None when shots were not looked for (--shots off, labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shots:
+    """A video's shots (transforms/shots.py): where each begins and how, and how many were too
+    short to hold a pair."""
+    starts: Tuple[int, ...]  # first frame of each shot, after its incoming transition
+    transitions: Tuple[str, ...]  # kind of transition into each shot: "start", cut, dissolve, fade
+    too_short: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +116,7 @@ class PairMeta:
     after_index: int
     sampler: str
     scores: PairScores
+    shot: Optional[int] = None  # index of the shot both frames lie in; None without shots
 
     def timestamp(self, index: int) -> float:
         return index / self.info.fps if self.info.fps > 0 else 0.0

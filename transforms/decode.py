@@ -12,9 +12,10 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import VideoOutcome, VideoSource
-from transforms.decode_core import DecodeConfig, failed_outcome, stream_source
+from transforms.decode_core import DecodeConfig, stream_source
 from transforms.decode_pool import join_pool, leave_pool
 from transforms.isolation import ChildFailed
+from transforms.pairs_out import PairsOut
 from transforms.sample import SampleConfig
 
 
@@ -25,7 +26,7 @@ class _Video:
                  timestamp, window, cancel: Callable[[], None] = lambda: None):
         self.source, self.results, self.ready, self.cancel = source, iter(results), ready, cancel
         self.timestamp, self.window = timestamp, window
-        self.pairs_out, self.info, self.done = 0, None, False  # info: from the pairs out
+        self.out, self.done = PairsOut(source), False
 
 
 class _DecodeFn(beam.DoFn):
@@ -88,15 +89,14 @@ class _DecodeFn(beam.DoFn):
             try:
                 item = next(video.results)
             except ChildFailed as error:
-                item = failed_outcome(video.source, error.reason, str(error), video.pairs_out,
-                                      video.info)
+                item = video.out.failed(error.reason, str(error))
             if isinstance(item, VideoOutcome):
                 video.done = True
                 _count(item)
                 yield beam.pvalue.TaggedOutput(
                     self.VIDEOS, WindowedValue(item, video.timestamp, [video.window]))
             else:
-                video.pairs_out, video.info = video.pairs_out + 1, item.meta.info
+                video.out.note(item)
                 beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc()
                 yield WindowedValue(item, video.timestamp, [video.window])
 

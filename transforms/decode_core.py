@@ -1,36 +1,30 @@
 """Decode, probe and sample one video: its candidate frame pairs and its outcome.
 
 Free of Apache Beam on purpose: the decode child process of every worker imports this module,
-and importing Beam there would cost ~1.5 CPU-s per worker start for nothing.
-
-Motion is analysed on small grey frames streamed once (memory bounded whatever the length);
-full resolution is decoded only for the frames that the sampler kept. Stride's picks do not
-depend on motion, so its pairs come out of that one pass.
+and importing Beam there would cost ~1.5 CPU-s per worker start for nothing. The sampling itself
+(analysis pass, picks, full-resolution frames) is transforms/sampling.py.
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
-import hashlib
 import os
 import shutil
 import tempfile
 import time
-from typing import Dict, Iterator, Optional, Union
+from typing import Iterator, Union
 
 import cv2
 import fsspec
-import numpy as np
 
-from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoSource
-from schemas.sample import sample_key
-from transforms import motion, scores
+from schemas.records import FramePair, VideoInfo, VideoOutcome, VideoSource
+from transforms import motion
 from transforms.image_pairs import decode_image_pair
-from transforms.sample import SampleConfig, sample_pairs, stride_step
-from transforms.held_frames import policy_for
 from transforms.decord_video import open_decord
-from transforms.video_io import DecodeError, PyAVVideo, decoder_errors, open_video
+from transforms.pairs_out import PairsOut
+from transforms.sample import SampleConfig
+from transforms.sampling import sample_video
+from transforms.video_io import DecodeError, decoder_errors, open_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,23 +92,6 @@ def local_copy(uri: str, attempts: int = 3) -> Iterator[str]:
         yield tmp.name
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _resize(frame: np.ndarray, max_side: int) -> np.ndarray:
-    height, width = frame.shape[:2]
-    if not max_side or max(height, width) <= max_side:
-        return frame
-    scale = max_side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-
-
 def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
     """The limits apply to the frames as displayed (and stored), not as coded."""
     width, height = info.display_width, info.display_height
@@ -131,22 +108,6 @@ def _check_limits(info: VideoInfo, config: DecodeConfig) -> None:
 def _small_size(video, decode: DecodeConfig) -> tuple:
     return motion.analysis_size(video.info.display_width, video.info.display_height,
                                 decode.analysis_width)
-
-
-def _analyse(video, decode: DecodeConfig, sample: SampleConfig):
-    """The video's signals; a PyAV video also holds the frames the sampler will likely keep."""
-    size = _small_size(video, decode)
-    if not isinstance(video, PyAVVideo):  # decord decodes small frames: nothing to hold
-        return motion.analyse(video.small_gray(*size))
-    policy = policy_for(sample)
-
-    def hold(index: int, motion_value: float) -> None:
-        keep, released = policy.offer(index, motion_value)
-        for old in released:
-            video.release(old)
-        if keep:
-            video.hold_current(index)
-    return motion.analyse(video.small_gray(*size), on_frame=hold)
 
 
 def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
@@ -183,82 +144,8 @@ def decode_video(source: VideoSource, path: str, decode: DecodeConfig,
 
 def _sample_video(video, path: str, source: VideoSource, decode: DecodeConfig,
                   sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
-    if sample.sampler == "stride" and isinstance(video, PyAVVideo):
-        yield from _stride_in_one_pass(video, path, source, decode, sample)
-        return
-    signals = _analyse(video, decode, sample)
-    if signals.num_frames == 0:
-        raise DecodeError("no_frames", "no frame could be decoded")
-    # Trust the frames actually decoded over the container's claimed count.
-    info = dataclasses.replace(video.info, num_frames=signals.num_frames,
-                               sha256=file_sha256(path))
-    indices = sample_pairs(signals, info.fps, sample)
-    if not indices:
-        yield _too_short(source, info, sample)
-        return
-    # Each pair goes out as soon as its later frame is decoded, and a frame is let go once the
-    # last pair that needs it is out: memory holds a few frames, however many pairs there are.
-    completes = collections.defaultdict(list)  # frame index -> the pairs it is the later frame of
-    needed_until: Dict[int, int] = {}  # frame index -> the latest frame of a pair that uses it
-    for pair in indices:
-        completes[max(pair)].append(pair)
-        for index in pair:
-            needed_until[index] = max(needed_until.get(index, 0), max(pair))
-    frames: Dict[int, np.ndarray] = {}
-    for index, frame in video.iter_frames(sorted(needed_until)):
-        frames[index] = _resize(frame, decode.output_max_side)
-        for before, after in completes[index]:
-            yield _pair(source, info, sample, (before, frames[before]), (after, frames[after]),
-                        signals)
-        for done in [i for i in frames if needed_until[i] <= index]:
-            del frames[done]
-    yield VideoOutcome(source, info, len(indices))
-
-
-def _stride_in_one_pass(video: PyAVVideo, path: str, source: VideoSource, decode: DecodeConfig,
-                        sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
-    """Stride's picks do not depend on motion: each pair goes out as the analysis pass decodes
-    its later frame, converted from the same decoded picture. One decode of the video, whatever
-    its length, and only the latest pick held (the next pair's earlier frame).
-
-    The pairs' info has the container's frame count; the outcome, the count decoded."""
-    info = dataclasses.replace(video.info, sha256=file_sha256(path))
-    step = stride_step(info.fps, sample)
-    last_pick = sample.max_pairs_per_video * step if sample.max_pairs_per_video else None
-    analysis = motion.Analysis()
-    earlier = None  # (index, frame) of the latest pick
-    made = 0
-    for index, gray in enumerate(video.small_gray(*_small_size(video, decode))):
-        analysis.add(gray)
-        if index % step or (last_pick is not None and index > last_pick):
-            continue
-        later = (index, _resize(video.current_rgb(), decode.output_max_side))
-        if earlier is not None:
-            yield _pair(source, info, sample, earlier, later, analysis.signals(earlier[0], index),
-                        offset=earlier[0])
-            made += 1
-        earlier = later
-    if analysis.num_frames == 0:
-        raise DecodeError("no_frames", "no frame could be decoded")
-    info = dataclasses.replace(info, num_frames=analysis.num_frames)
-    yield VideoOutcome(source, info, made) if made else _too_short(source, info, sample)
-
-
-def _pair(source: VideoSource, info: VideoInfo, sample: SampleConfig, before, after,
-          signals: motion.FrameSignals, offset: int = 0) -> FramePair:
-    """The FramePair of (index, frame) `before` and `after`; `signals` from frame `offset` on."""
-    (before_index, before_frame), (after_index, after_frame) = before, after
-    meta = PairMeta(
-        key=sample_key(source.video_id, before_index, after_index), source=source, info=info,
-        before_index=before_index, after_index=after_index, sampler=sample.sampler,
-        scores=scores.measure(before_frame, after_frame, signals, before_index - offset,
-                              after_index - offset))
-    return FramePair(meta=meta, before=before_frame, after=after_frame)
-
-
-def _too_short(source: VideoSource, info: VideoInfo, sample: SampleConfig) -> VideoOutcome:
-    return VideoOutcome(source, info, 0, "too_short",
-                        f"{info.num_frames} frames gave no pair with {sample.sampler}")
+    return sample_video(video, _small_size(video, decode), path, source, sample,
+                        decode.output_max_side)
 
 
 @contextlib.contextmanager
@@ -273,26 +160,14 @@ def _opencv_threads(count: int) -> Iterator[None]:
         cv2.setNumThreads(previous)
 
 
-def failed_outcome(source: VideoSource, reason: str, message: str, pairs_out: int = 0,
-                   info: Optional[VideoInfo] = None) -> VideoOutcome:
-    """The outcome of a video that failed. Pairs already sent on stay (they may be in shards by
-    now): the outcome counts them and keeps the video's info, so the manifest shows it as cut
-    short by `reason` rather than failed, and a retry of failed videos does not repeat them."""
-    if pairs_out:
-        message = f"stopped after {pairs_out} pairs, which are kept: {message}"
-        return VideoOutcome(source, info, pairs_out, reason, message[:500])
-    return VideoOutcome(source, None, 0, reason, message[:500])
-
-
 def stream_source(source: VideoSource, decode: DecodeConfig,
                   sample: SampleConfig) -> Iterator[Union[FramePair, VideoOutcome]]:
     """One video's pairs, one at a time, then its outcome (always last); every per-file problem
     becomes an outcome with a reason."""
-    pairs_out, info = 0, None
+    out = PairsOut(source)
     try:
         for item in _stream(source, decode, sample):
-            if isinstance(item, FramePair):
-                pairs_out, info = pairs_out + 1, item.meta.info
+            out.note(item)
             yield item
         return
     except FileNotFoundError as error:
@@ -303,7 +178,7 @@ def stream_source(source: VideoSource, decode: DecodeConfig,
         reason, message = error.reason, str(error)
     except (OSError, TimeoutError) as error:  # still failing after retries: retry the run later
         reason, message = "io_error", f"{type(error).__name__}: {error}"
-    yield failed_outcome(source, reason, message, pairs_out, info)
+    yield out.failed(reason, message)
 
 
 def _stream(source: VideoSource, decode: DecodeConfig, sample: SampleConfig):

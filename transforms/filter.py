@@ -11,6 +11,7 @@ from typing import Callable, List, Optional
 import apache_beam as beam
 
 from schemas.records import Drop, FramePair, PairOutcome, PairScores
+from transforms.image_pairs import SAMPLER as IMAGE_PAIR
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,10 @@ class FilterConfig:
                 "(flow residual or histogram distance, 0..1): scene_cut"})
     min_sharpness: float = dataclasses.field(default=10.0, metadata={
         "help": "drop pairs whose blurrier frame has a Laplacian variance below this: blurry"})
+    filter_image_pairs: bool = dataclasses.field(default=False, metadata={
+        "help": "judge labelled image pairs (AURORA-format JSON) by the motion filters too "
+                "(static, scene_cut, too_different); by default those curated pairs are only "
+                "scored, since an edit or an action between two images is no shot change"})
 
 
 def dark(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
@@ -61,11 +66,17 @@ def blurry(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
 # Order matters only for which reason a pair failing several checks is reported under.
 FILTERS: List[Callable[[PairScores, FilterConfig], Optional[Drop]]] = [
     dark, static, scene_cut, too_different, blurry]
+# Filters that judge the motion between two frames of one shot: not a human-labelled image pair,
+# whose two images have no frames between them and may differ by the edit itself.
+MOTION_FILTERS = (static, scene_cut, too_different)
 
 
-def check(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
+def check(scores: PairScores, config: FilterConfig,
+          image_pair: bool = False) -> Optional[Drop]:
     """The first filter that drops the pair, or None to keep it."""
     for predicate in FILTERS:
+        if image_pair and not config.filter_image_pairs and predicate in MOTION_FILTERS:
+            continue
         drop = predicate(scores, config)
         if drop is not None:
             return drop
@@ -79,7 +90,7 @@ class _FilterFn(beam.DoFn):
         self._config = config
 
     def process(self, pair: FramePair):
-        drop = check(pair.meta.scores, self._config)
+        drop = check(pair.meta.scores, self._config, pair.meta.sampler == IMAGE_PAIR)
         if drop is None:
             yield pair
         else:

@@ -46,18 +46,24 @@ def _pixel_grid(height: int, width: int) -> np.ndarray:
     return grid
 
 
-def _residual(previous: np.ndarray, current: np.ndarray, field: np.ndarray) -> float:
+def _warp(current: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """`current` moved back onto the previous frame by the flow `field` between them."""
+    coordinates = field + _pixel_grid(*current.shape)  # one (h, w, 2) map: one remap pass
+    return cv2.remap(current, coordinates, None, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _residual(previous: np.ndarray, warped: np.ndarray) -> float:
     """How badly the flow explains the change (0..1): small for motion, large for a cut."""
-    coordinates = field + _pixel_grid(*previous.shape)  # one (h, w, 2) map: one remap pass
-    warped = cv2.remap(current, coordinates, None, cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
     return float(cv2.absdiff(previous, warped).mean() / 255.0)
 
 
 class Analysis:
-    """The signals of small grey frames added one at a time, keeping only the previous frame."""
+    """The signals of small grey frames added one at a time, keeping only the previous frame.
+    A shot detector, when given, sees every frame with the flow's warp already done."""
 
-    def __init__(self):
+    def __init__(self, detector=None):
+        self.detector = detector
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._motion, self._cut = [], []
         self._previous = self._previous_hist = None
@@ -69,17 +75,27 @@ class Analysis:
     def add(self, gray: np.ndarray) -> float:
         """Analyses the next frame; its motion."""
         hist = _histogram(gray)
+        warped = None
         if self._previous is None:
             self._motion.append(0.0)
             self._cut.append(0.0)
         else:
             field = self._flow.calc(self._previous, gray, None)
+            warped = _warp(gray, field)
             self._motion.append(float(cv2.magnitude(field[..., 0], field[..., 1]).mean()))
             self._cut.append(max(
                 float(cv2.compareHist(self._previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
-                _residual(self._previous, gray, field)))
+                _residual(self._previous, warped)))
+        if self.detector is not None:
+            self.detector.push(gray, warped)
         self._previous, self._previous_hist = gray, hist
         return self._motion[-1]
+
+    def motion_at(self, index: int) -> float:
+        return self._motion[index]
+
+    def cut_at(self, index: int) -> float:
+        return self._cut[index]
 
     def signals(self, first: int = 0, last: Optional[int] = None) -> FrameSignals:
         """The signals of frames first..last (both included; all of them by default)."""

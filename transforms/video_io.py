@@ -23,8 +23,9 @@ from transforms.probe import read_display
 log = logging.getLogger(__name__)
 
 WINDOW = 32  # frames decoded per call when streaming: bounds memory, amortises call overhead
-# Decoded pictures the analysis pass may hold for the full-resolution pass (transforms/
-# held_frames.py): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of them all.
+# Decoded pictures the analysis pass may hold for the full-resolution pass (the samplers' hold
+# policies, transforms/samplers/): about 20 frames of 4K, 80 of 1080p. `iter_frames` lets go of
+# them all.
 # The keyframes sampler holds about a dozen, first_last two; stride holds none (it converts its
 # picks as the analysis pass decodes them).
 HOLD_BUDGET_BYTES = 256 << 20
@@ -206,6 +207,11 @@ class PyAVVideo:
     def current_rgb(self) -> np.ndarray:
         """The frame small_gray yielded last, in full: RGB at the source's resolution."""
         return self._rgb(self._current)
+
+    def held_rgb(self, index: int) -> Optional[np.ndarray]:
+        """A held picture in full, RGB (it stays held); None if it is not held."""
+        frame = self._held.get(index)
+        return None if frame is None else self._rgb(frame)
 
     def release(self, index: int) -> None:
         frame = self._held.pop(index, None)

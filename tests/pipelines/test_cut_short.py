@@ -15,7 +15,7 @@ def build(videos, output, *extra):
     args, beam_args = parser().parse_known_args(
         ["build", "--input", str(videos / "*"), "--output", str(output), "--no-caption",
          "--no-isolate", "--direct_running_mode", "in_memory", "--sampler", "stride",
-         "--stride-seconds", "0.4", *extra])
+         "--stride-seconds", "0.4", "--shots", "off", *extra])  # pairs out as they come
     return run(build_options.build_config(args), beam_args)
 
 

@@ -52,14 +52,19 @@ def test_labelled_videos_become_samples_with_their_actions(synth, tmp_path, buil
 
 
 def test_aurora_pairs_forward_and_reversed_become_samples(synth, tmp_path, build):
-    # Two pictures, not consecutive frames: a bright shape appearing moves the grey histogram as
-    # a cut does, so the scene-cut filter is off for them (as models/make_tiny_idp.sh builds).
-    run = _build(build, synth / "aurora.json", tmp_path, "--max-cut", "1.0")
+    # Two pictures, not consecutive frames, with default filters: a bright shape appearing moves
+    # the grey histogram as a cut does, yet the motion filters leave curated image pairs alone.
+    run = _build(build, synth / "aurora.json", tmp_path)
     items = json.loads((synth / "aurora.json").read_text())
     assert run["triples_written"] == len(items) == 2 * SCENES
     samples = _samples(tmp_path)
     found = {meta["source_uri"].rsplit("#", 1)[-1]: action for action, meta in samples}
     assert found == {str(number): item["instruction"] for number, item in enumerate(items)}
+    # Their motion scores are still recorded, and a flag judges them as video pairs.
+    assert max(meta["scores"]["cut"] for _, meta in samples) > 0.08
+    judged = build("--input", synth / "aurora.json", "--output", tmp_path / "judged",
+                   "--no-caption", "--filter-image-pairs", "--direct_running_mode", "in_memory")
+    assert judged["run"].get("dropped_scene_cut", 0) > 0
 
 
 def test_unlabelled_videos_first_last_drop_nothing(synth, tmp_path, build):

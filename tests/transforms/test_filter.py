@@ -42,7 +42,8 @@ def pairs_of(path, **sample):
 
 
 def test_video_cut_and_static_pairs_get_the_right_reasons(scene_path):
-    pairs = pairs_of(scene_path, sampler="stride", stride_seconds=0.4)  # 10-frame pairs
+    # 10-frame pairs over the whole video, one crossing its cut (shots would keep them apart).
+    pairs = pairs_of(scene_path, sampler="stride", stride_seconds=0.4, shots="off")
     reasons = {span: (check(p.meta.scores, FilterConfig()) or None) for span, p in pairs.items()}
     reasons = {span: drop.reason if drop else "kept" for span, drop in reasons.items()}
     assert reasons[(50, 60)] == "scene_cut"

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from transforms.held_frames import FirstAndLatest, MotionPeaks, policy_for
-from transforms.sample import SampleConfig, keyframes
+from transforms.samplers import sampler_for
+from transforms.samplers.first_last import FirstAndLatest
+from transforms.samplers.keyframes import MotionPeaks, keyframes
+from transforms.sample import SampleConfig
 
 
 def run(policy, motion, each_step=lambda held: None):
@@ -61,7 +63,8 @@ def test_first_and_latest_holds_two_frames():
 
 
 def test_policy_follows_the_sampler():
-    assert isinstance(policy_for(SampleConfig()), MotionPeaks)
-    assert isinstance(policy_for(SampleConfig(sampler="first_last")), FirstAndLatest)
-    with pytest.raises(ValueError):  # stride picks during the analysis pass: nothing to hold
-        policy_for(SampleConfig(sampler="stride"))
+    assert isinstance(sampler_for(SampleConfig()).holder(), MotionPeaks)
+    assert isinstance(sampler_for(SampleConfig(sampler="first_last")).holder(), FirstAndLatest)
+    stride = sampler_for(SampleConfig(sampler="stride"))
+    assert stride.holder() is None  # stride picks during the analysis pass: nothing to hold
+    assert stride.streams(25.0) is not None

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from transforms import motion
-from transforms.sample import SampleConfig, keyframes, sample_pairs
+from transforms.sample import SampleConfig, sample_pairs
+from transforms.samplers.keyframes import keyframes
 from transforms.video_io import open_video
 
 

@@ -1,0 +1,147 @@
+"""Shot boundaries at known frames, and every sampler's pairs inside shots."""
+import functools
+
+import cv2
+import numpy as np
+import pytest
+
+from fixtures.videos import scene_video, texture
+from transforms import motion
+from transforms.decode_core import DecodeConfig, decode_video
+from transforms.discover import expand_glob
+from transforms.sample import SampleConfig, sample_pairs
+from transforms.shots import ShotConfig, ShotDetector
+
+WIDTH, HEIGHT, FPS = 160, 90, 25
+
+
+@functools.lru_cache(maxsize=4)
+def backdrop(scene: int) -> np.ndarray:
+    """Scene `scene`'s texture, softened as a photograph is."""
+    big = texture(12 * WIDTH, HEIGHT, 10 + scene, ((60, 80, 110), (230, 210, 180))[scene % 2])
+    return cv2.GaussianBlur(big, (0, 0), 3)
+
+
+def view(scene: int, t: int, speed: float = 1.0) -> np.ndarray:
+    """Frame t of a pan over scene `scene`'s backdrop, grey, analysis-sized."""
+    big = backdrop(scene)
+    x = int(speed * t)
+    return cv2.cvtColor(np.ascontiguousarray(big[:, x:x + WIDTH]), cv2.COLOR_RGB2GRAY)
+
+
+def detect(frames):
+    detector = ShotDetector(ShotConfig(), FPS)
+    analysis = motion.Analysis(detector)
+    for gray in frames:
+        analysis.add(gray)
+    detector.finish()
+    return [(t.first, t.last, t.kind) for t in detector.transitions]
+
+
+def blend(a, b, alpha):
+    return cv2.addWeighted(a, 1 - alpha, b, alpha, 0)
+
+
+def test_a_hard_cut_is_found_at_its_frame():
+    frames = [view(0, t) for t in range(30)] + [view(1, t) for t in range(40)]
+    assert detect(frames) == [(30, 29, "cut")]
+
+
+def test_a_dissolve_is_found_over_its_frames():
+    span = 15  # 0.6 s
+    frames = [view(0, t) for t in range(30)]
+    frames += [blend(view(0, 30 + i), view(1, i), (i + 1) / (span + 1)) for i in range(span)]
+    frames += [view(1, span + t) for t in range(40)]
+    [(first, last, kind)] = detect(frames)
+    assert kind == "dissolve" and 28 <= first and last <= 30 + span + 1 and last - first >= 5
+
+
+def test_a_fade_through_black_is_one_boundary():
+    frames = [view(0, t) for t in range(30)]
+    frames += [(view(0, 30 + i) * (1 - (i + 1) / 11)).astype(np.uint8) for i in range(10)]
+    frames += [np.zeros((HEIGHT, WIDTH), np.uint8)] * 3
+    frames += [(view(1, i) * ((i + 1) / 11)).astype(np.uint8) for i in range(10)]
+    frames += [view(1, 10 + t) for t in range(40)]
+    [(first, last, kind)] = detect(frames)
+    assert kind == "fade" and 28 <= first <= 33 and 50 <= last <= 55
+
+
+@pytest.mark.parametrize("event", ["fast_pan", "whip_pan", "flash", "light_on"])
+def test_camera_and_light_events_are_no_boundary(event):
+    frames = []
+    for t in range(90):
+        if event == "fast_pan":
+            frame = view(0, t, speed=6)
+        elif event == "whip_pan":  # 8 frames of 25 px/frame, motion-blurred
+            shift = 25 * max(0, min(t, 48) - 40) + t
+            blurred = np.mean([view(0, int(shift + k * 6)) for k in range(4)], axis=0)
+            frame = blurred.astype(np.uint8) if 40 <= t < 48 else view(0, int(shift))
+        else:
+            frame = view(0, t).astype(np.float32)
+            if event == "flash" and t in (45, 46):
+                frame = frame + 0.85 * (255 - frame)
+            if event == "light_on" and t < 45:
+                frame = frame * 0.3
+            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        frames.append(frame)
+    assert detect(frames) == []
+
+
+@pytest.fixture(scope="module")
+def edited_path(tmp_path_factory):
+    """130 frames, a moving square, cuts at 40 and 90."""
+    path = tmp_path_factory.mktemp("shots") / "edited.mp4"
+    return scene_video(str(path), num_frames=130, motion_spans=((0, 130),), cut_at=(40, 90),
+                       speed=2)
+
+
+def pairs_of(path, **sample):
+    source = expand_glob(path)[0]
+    *pairs, outcome = decode_video(source, path, DecodeConfig(), SampleConfig(**sample))
+    return pairs, outcome
+
+
+@pytest.mark.parametrize("sample", [
+    {"sampler": "keyframes", "min_gap": 8}, {"sampler": "first_last"},
+    {"sampler": "stride", "stride_seconds": 0.4}, {"sampler": "stride", "stride_seconds": 0.4,
+                                                   "max_pairs_per_video": 3}])
+def test_every_sampler_pairs_frames_of_one_shot_only(edited_path, sample):
+    pairs, outcome = pairs_of(edited_path, **sample)
+    assert outcome.shots.starts == (0, 40, 90)
+    assert outcome.shots.transitions == ("start", "cut", "cut")
+    shot_of = {frame: sum(frame >= cut for cut in (40, 90)) for frame in range(130)}
+    assert pairs and outcome.num_candidates == len(pairs)
+    for pair in pairs:
+        before, after = pair.meta.before_index, pair.meta.after_index
+        assert shot_of[before] == shot_of[after] == pair.meta.shot
+        # Two frames either side of a cut are never sampled.
+        assert not any(cut - 2 <= frame <= cut + 1 for frame in (before, after)
+                       for cut in (40, 90))
+    if sample["sampler"] == "first_last":  # unlabelled: first and last usable frame of each shot
+        assert [(p.meta.before_index, p.meta.after_index) for p in pairs] == \
+            [(0, 37), (42, 87), (92, 129)]
+    if sample.get("max_pairs_per_video"):  # spread over the video, not the first shot's
+        assert len(pairs) == 3 and len({p.meta.shot for p in pairs}) == 3
+
+
+def test_shots_off_gives_the_whole_video_pairs(edited_path):
+    pairs, outcome = pairs_of(edited_path, sampler="keyframes", shots="off")
+    video_signals = motion.analyse(_small(edited_path))
+    assert [(p.meta.before_index, p.meta.after_index) for p in pairs] == \
+        sample_pairs(video_signals, 25.0, SampleConfig(shots="off"))
+    assert outcome.shots is None and all(p.meta.shot is None for p in pairs)
+
+
+def _small(path):
+    from transforms.video_io import PyAVVideo
+    video = PyAVVideo(path)
+    return video.small_gray(*motion.analysis_size(video.info.width, video.info.height, 160))
+
+
+def test_a_video_of_only_short_shots_has_no_pairs(tmp_path):
+    path = scene_video(str(tmp_path / "montage.mp4"), num_frames=96, motion_spans=((0, 96),),
+                       cut_at=tuple(range(12, 96, 12)), speed=2)
+    for sampler in ("keyframes", "stride"):
+        pairs, outcome = pairs_of(path, sampler=sampler)
+        assert pairs == [] and outcome.reason == "shots_too_short"
+        assert len(outcome.shots.starts) == 8 and outcome.shots.too_short == 8
