@@ -42,6 +42,15 @@ RANGES = {
     "shard_max_bytes": (1, None),
     "min_shards": (1, None),
     "jpeg_quality": (1, 100),
+    "shot_cut_threshold": (0.0, None),
+    "shot_cut_ratio": (1.0, None),
+    "shot_flash_return": (0.0, 1.0),
+    "shot_dissolve_blend": (0.0, None),
+    "shot_dissolve_min_change": (0.0, None),
+    "shot_dissolve_min_area": (0.0, 1.0),
+    "shot_blank_std": (0.0, 255.0),
+    "shot_max_dissolve_seconds": (0.3, None),
+    "shot_edge_frames": (0, None),
     **{name: (0.0, 1.0) for name in FRACTIONS},
 }
 # Options that become part of a file name: a plain name, no separators, no `..`.

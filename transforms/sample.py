@@ -51,6 +51,9 @@ class SampleConfig:
     shot_dissolve_min_change: float = dataclasses.field(default=0.4, metadata={
         "help": "shots: smallest standardised difference between the two sides of a dissolve "
                 "or fade (a light switched on changes the gain, not the picture)"})
+    shot_dissolve_min_area: float = dataclasses.field(default=0.35, metadata={
+        "help": "shots: smallest share of the picture a dissolve changes (an object fading "
+                "in or out on a still shot blends one region only)"})
     shot_blank_std: float = dataclasses.field(default=3.0, metadata={
         "help": "shots: grey-level standard deviation (0..255) below which a frame is flat, "
                 "as in the middle of a fade through black or white"})
@@ -77,7 +80,8 @@ class SampleConfig:
         return ShotConfig(
             cut_threshold=self.shot_cut_threshold, cut_ratio=self.shot_cut_ratio,
             flash_return=self.shot_flash_return, dissolve_blend=self.shot_dissolve_blend,
-            dissolve_min_change=self.shot_dissolve_min_change, blank_std=self.shot_blank_std,
+            dissolve_min_change=self.shot_dissolve_min_change,
+            dissolve_min_area=self.shot_dissolve_min_area, blank_std=self.shot_blank_std,
             max_dissolve_seconds=self.shot_max_dissolve_seconds)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 from typing import Dict, Iterator, Optional, Union
 
 import cv2
@@ -23,18 +22,11 @@ from transforms.sample import SampleConfig, sample_pairs
 from transforms.samplers import sampler_for
 from transforms.shot_sampling import HoldPerShot, pairs_in_runs, shots_record, spread, usable_runs
 from transforms.shots import ShotDetector
+from transforms.storage import sha256_of
 from transforms.streamed_shots import aligned, restart_grid, stream_in_shots
 from transforms.video_io import DecodeError
 
 Size = tuple  # (width, height) of the small grey frames
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resize(frame: np.ndarray, max_side: int) -> np.ndarray:
@@ -65,7 +57,7 @@ def sample_video(video, size: Size, path: str, source: VideoSource, sample: Samp
         raise DecodeError("no_frames", "no frame could be decoded")
     # Trust the frames actually decoded over the container's claimed count.
     info = dataclasses.replace(video.info, num_frames=signals.num_frames,
-                               sha256=file_sha256(path))
+                               sha256=sha256_of(path))
     if detector is None:
         shots = None
         indices = [(None, pair) for pair in sample_pairs(signals, info.fps, sample)]
@@ -130,7 +122,7 @@ def _analyse(video, size: Size, analysis: motion.Analysis, sampler, detector,
 
 def _streamed_in_shots(video, size: Size, path: str, source: VideoSource, sample: SampleConfig,
                        output_max_side: int, sampler, detector: ShotDetector):
-    info = dataclasses.replace(video.info, sha256=file_sha256(path))
+    info = dataclasses.replace(video.info, sha256=sha256_of(path))
     made = 0
     stream = stream_in_shots(video, size, info.fps, info.num_frames, sampler.streams(info.fps),
                              detector, sample.shot_edge_frames, sample.max_pairs_per_video)
@@ -157,7 +149,7 @@ def _streamed(video, size: Size, path: str, source: VideoSource, sample: SampleC
     (the next pair's earlier frame).
 
     The pairs' info has the container's frame count; the outcome, the count decoded."""
-    info = dataclasses.replace(video.info, sha256=file_sha256(path))
+    info = dataclasses.replace(video.info, sha256=sha256_of(path))
     is_pick = sampler_for(sample).streams(info.fps)
     cap = sample.max_pairs_per_video
     analysis = motion.Analysis()

@@ -9,8 +9,9 @@ Three kinds of transition, each tested where it can be told apart from camera wo
   picture before it does not come back within a few frames (a flash or strobe does).
 - `dissolve`: a window whose inner frames are, pixel for pixel, the blends of its two ends in
   proportion (a pan or zoom leaves a double image, far from the frame in between), whose ends
-  differ after standardisation (a gain ramp does not) and where no single step holds most of the
-  change (a cut).
+  differ after standardisation (a gain ramp does not) over much of the picture (an object
+  fading in or out blends one region only) and where no single step holds most of the change
+  (a cut).
 - `fade`: a run of flat frames (black, white, a colour card) with content on both sides; the
   span reaches back while contrast falls into it and on while contrast rises out of it.
 
@@ -31,6 +32,8 @@ import numpy as np
 
 TINY_WIDTH = 64  # the frames blends and returns are compared on: cheap, and blind to noise
 KINDS = ("cut", "dissolve", "fade")
+# Grey levels by which a coarse cell must change to count towards a dissolve's area.
+AREA_CHANGE_LEVELS = 8.0
 DISSOLVE_GAP = 6  # frames between two blends for them to be two transitions
 DISSOLVE_EVERY = 2  # windows are tried ending at every other frame: a blend spans many
 
@@ -43,6 +46,7 @@ class ShotConfig:
     flash_return: float = 0.5
     dissolve_blend: float = 0.10
     dissolve_min_change: float = 0.4
+    dissolve_min_area: float = 0.35
     blank_std: float = 3.0
     min_dissolve_seconds: float = 0.28
     max_dissolve_seconds: float = 1.2
@@ -279,8 +283,11 @@ class ShotDetector:
             if earlier is not None and \
                     far[row] < 1.4 * float(np.abs(a[row] - earlier).mean() / 255.0):
                 continue  # changing as fast before it: camera or subject motion
-            misfit = 0.0
             coarse_a, coarse_b = self._coarse(a[row]), self._coarse(b)
+            if float((np.abs(coarse_a - coarse_b) > AREA_CHANGE_LEVELS).mean()) < \
+                    config.dissolve_min_area:
+                continue  # a blend of a region only: an object fading in or out
+            misfit = 0.0
             for share in (0.25, 0.5, 0.75):
                 inner = self._coarse(self._tiny[start + int(round(share * length))])
                 misfit += float(np.abs(inner - ((1 - share) * coarse_a + share * coarse_b)).mean())

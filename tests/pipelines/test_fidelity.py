@@ -12,6 +12,7 @@ import webdataset as wds
 from PIL import Image
 
 from fixtures import footage
+from schemas.sample import SCHEMA_VERSION
 
 MIN_PSNR = 35.0  # dB: the two FFmpeg builds' decoders and scalers differ slightly; JPEG at 95
 # clip -> (coded width, height, display width, height, rotation, sample aspect, field order)
@@ -85,7 +86,7 @@ def test_manifest_and_metadata_record_coded_and_displayed_geometry(clips, built)
     for sample in samples:
         meta = json.loads(sample["json"])
         row = videos[meta["source_uri"].rsplit("/", 1)[-1]]
-        assert meta["schema_version"] == "1.2" and meta["mirrored"] is False
+        assert meta["schema_version"] == SCHEMA_VERSION and meta["mirrored"] is False
         assert [meta[k] for k in ("source_width", "source_height", "display_width",
                                   "display_height", "rotation", "sample_aspect", "field_order")] \
             == [row[k] for k in ("width", "height", "display_width", "display_height",

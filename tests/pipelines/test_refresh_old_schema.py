@@ -11,6 +11,7 @@ from fixtures.videos import scene_video
 from pipelines.readers import open_dataset
 from pipelines.report import shots_section
 from pipelines.validate import validate
+from schemas.sample import SCHEMA_VERSION
 
 OLD = Path(__file__).parent / "data" / "dataset_schema_1_1"
 
@@ -40,9 +41,9 @@ def test_a_dataset_built_before_shots_refreshes_validates_and_loads(tmp_path, bu
     samples = [json.loads(meta) for (meta,) in
                wds.WebDataset(urls, shardshuffle=False).to_tuple("json")]
     versions = {meta["schema_version"] for meta in samples}
-    assert versions == {"1.1", "1.3"} and len(samples) == index["num_samples"]
+    assert versions == {"1.1", SCHEMA_VERSION} and len(samples) == index["num_samples"]
     for meta in samples:
-        if meta["schema_version"] == "1.3":
+        if meta["schema_version"] == SCHEMA_VERSION:
             assert meta["shot"] in (0, 1)
             assert (meta["before_frame"] < 45) == (meta["after_frame"] < 45)
         else:

@@ -66,11 +66,16 @@ def test_a_fade_through_black_is_one_boundary():
     assert kind == "fade" and 28 <= first <= 33 and 50 <= last <= 55
 
 
-@pytest.mark.parametrize("event", ["fast_pan", "whip_pan", "flash", "light_on"])
+@pytest.mark.parametrize("event", ["fast_pan", "whip_pan", "flash", "light_on", "object_fades_in"])
 def test_camera_and_light_events_are_no_boundary(event):
     frames = []
     for t in range(90):
-        if event == "fast_pan":
+        if event == "object_fades_in":  # locked-off camera; a square blends in over 0.4 s
+            frame = view(0, 0).astype(np.float32)
+            alpha = min(max((t - 40) / 10, 0.0), 1.0)
+            frame[20:60, 30:75] = (1 - alpha) * frame[20:60, 30:75] + alpha * 250
+            frame = frame.astype(np.uint8)
+        elif event == "fast_pan":
             frame = view(0, t, speed=6)
         elif event == "whip_pan":  # 8 frames of 25 px/frame, motion-blurred
             shift = 25 * max(0, min(t, 48) - 40) + t
