@@ -97,7 +97,7 @@ def finalize(output: str, videos: Iterable[VideoOutcome], pairs: Iterable[PairOu
         write_plain_copies(output, previous)
         return read_json(join(output, previous["stats"]))
     # A rebuild, too, numbers its version after the committed one: its marker is fresh.
-    version = committed["version"] + 1 if committed else 1
+    version = committed.get("version", 0) + 1 if committed else 1
     tmp = run.tmp if run is not None else None
     if run is not None:
         heartbeat.keep_alive(run)

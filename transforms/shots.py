@@ -32,6 +32,8 @@ import numpy as np
 
 TINY_WIDTH = 64  # the frames blends and returns are compared on: cheap, and blind to noise
 KINDS = ("cut", "dissolve", "fade")
+# A cut's plain frame difference is at least this many times that of the frames around it.
+CUT_STEP_RATIO = 1.5
 # Grey levels by which a coarse cell must change to count towards a dissolve's area.
 AREA_CHANGE_LEVELS = 8.0
 DISSOLVE_GAP = 6  # frames between two blends for them to be two transitions
@@ -205,6 +207,9 @@ class ShotDetector:
         before = self._standard.get(index - 1)
         if _light_change(self._tiny[index - 1], self._tiny[index]):
             return
+        steps = [self._step.get(index + k, 0.0) for k in (-2, -1, 1, 2)]
+        if self._step.get(index, 0.0) < CUT_STEP_RATIO * float(np.median(steps)):
+            return  # the picture changed no more than around it: the flow slipped, no cut
         jump = float(np.abs(self._standard[index] - before).mean())
         after = [i for i in range(index + 1, index + 1 + self._flash_frames) if i in self._standard]
         if after and min(float(np.abs(self._standard[i] - before).mean())
