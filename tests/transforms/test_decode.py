@@ -129,24 +129,25 @@ def test_small_luma_is_the_grey_image(tmp_path, pix_fmt, codec, size):
     assert np.abs(np.stack(luma).astype(int) - np.stack(grey)).mean() < 1.5
     # Smaller: that grey image shrunk (the 10-bit fallback is scaled by swscale instead).
     small = every_frame(path, lambda f: video_io.small_luma(f, 40, 30))
-    expected = [video_io.shrink(g, 40, 30) for g in luma]
+    expected = [video_io.downscale_gray(g, 40, 30) for g in luma]
     assert np.abs(np.stack(small).astype(int) - np.stack(expected)).mean() < 1
 
 
-def test_shrink_sizes_and_owns_its_pixels():
+def test_downscale_gray_sizes_and_owns_its_pixels():
     gray = np.random.default_rng(0).integers(0, 256, (721, 1283), dtype=np.uint8)
     for size in ((160, 90), (161, 91), (1283, 721), (640, 360)):
-        small = video_io.shrink(gray[:, :], *size)
+        small = video_io.downscale_gray(gray[:, :], *size)
         assert small.shape == (size[1], size[0]) and small.flags.c_contiguous
         assert not np.shares_memory(small, gray)
     flat = np.full((720, 1280), 77, np.uint8)
-    assert (video_io.shrink(flat, 160, 90) == 77).all()
+    assert (video_io.downscale_gray(flat, 160, 90) == 77).all()
     # Anti-aliased: fine texture averages out instead of folding into a coarse pattern.
     checkers = (np.indices((720, 1280)).sum(axis=0) % 2 * 255).astype(np.uint8)
-    assert np.abs(video_io.shrink(checkers, 160, 90).astype(int) - 127).max() <= 1
+    assert np.abs(video_io.downscale_gray(checkers, 160, 90).astype(int) - 127).max() <= 1
     ramp = np.tile(np.linspace(0, 255, 1280).astype(np.uint8), (720, 1))
     area = cv2.resize(ramp, (160, 90), interpolation=cv2.INTER_AREA)
-    assert np.abs(video_io.shrink(ramp, 160, 90)[:, 2:-2].astype(int) - area[:, 2:-2]).max() <= 1
+    small = video_io.downscale_gray(ramp, 160, 90)
+    assert np.abs(small[:, 2:-2].astype(int) - area[:, 2:-2]).max() <= 1
 
 
 @pytest.fixture(scope="module")
