@@ -18,8 +18,8 @@ def main() -> int:
     ensure_beam_importable()
     import torch
     import transformers
-    from fixtures.tiny_vlm import build_tiny_vlm
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
+    from synthetic_inputs.tiny_vlm import build_tiny_vlm
     from transforms.idp_model import CaptionConfig, IdpModelHandler
 
     print("torch", torch.__version__, "transformers", transformers.__version__,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-from fixtures.tiny_vlm import build_tiny_vlm
-from fixtures.videos import scene_video
+from synthetic_inputs.tiny_vlm import build_tiny_vlm
+from synthetic_inputs.videos import scene_video
 
 
 def write_samples(output: str, count: int = 4, seed: int = 0) -> Iterator[str]:

@@ -118,7 +118,7 @@ def every_frame(path, convert):
     ("yuv444p", "ffv1", (160, 120)), ("yuv420p", "ffv1", (161, 121)), ("gray", "ffv1", (161, 121)),
     ("yuv420p10le", "ffv1", (160, 120))])
 def test_small_luma_is_the_grey_image(tmp_path, pix_fmt, codec, size):
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     frames = list(scene_frames(num_frames=5, width=size[0], height=size[1]))
     path = encode(tmp_path / f"v.{'mkv' if codec == 'ffv1' else 'mp4'}", frames, pix_fmt, codec)
     # The luma plane, range-stretched, is what a conversion to RGB and then to grey gives.
@@ -153,7 +153,7 @@ def test_downscale_gray_sizes_and_owns_its_pixels():
 @pytest.fixture(scope="module")
 def short_gop_path(tmp_path_factory):
     """B-frames and a keyframe every 12 frames: seeking, continuing and skipping all happen."""
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     frames = list(scene_frames(num_frames=80, motion_spans=((0, 80),), cut_at=(33,)))
     return encode(tmp_path_factory.mktemp("gop") / "gop.mp4", frames,
                   options={"preset": "veryfast", "crf": "23"}, gop=12)
@@ -184,7 +184,7 @@ def test_pyav_frames_without_usable_pts_decode_in_one_pass(short_gop_path):
 
 
 def test_frame_count_is_estimated_where_the_container_has_none(tmp_path):
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     path = encode(tmp_path / "v.mkv", list(scene_frames(num_frames=50)))
     info = video_io.PyAVVideo(path).info
     assert info.num_frames == pytest.approx(50, abs=1)
