@@ -14,7 +14,7 @@ import numpy as np
 
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
-from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
+from schemas.shard_layout import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
 from transforms.existing import read_index
 from transforms.schemes import scheme_problem

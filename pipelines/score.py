@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-from schemas.sample import safe_id, sample_key
+from schemas.shard_layout import safe_id, sample_key
 from transforms.caption import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index

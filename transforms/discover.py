@@ -17,7 +17,7 @@ import apache_beam as beam
 import fsspec
 
 from schemas.records import VideoSource
-from schemas.sample import safe_id, video_id_for
+from schemas.shard_layout import safe_id, video_id_for
 from transforms.labels import clean_label
 from transforms.schemes import scheme_problem
 from transforms.source_identity import identity, merge_duplicates, split_collisions

@@ -14,7 +14,7 @@ import apache_beam as beam
 
 from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
 from transforms import heartbeat, index_commit, lease, manifest_stats, parts, runs
 from transforms.index_commit import current_index
 from transforms.known import Lookup

@@ -11,7 +11,7 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
 from tests import footage
 
 MIN_PSNR = 35.0  # dB: the two FFmpeg builds' decoders and scalers differ slightly; JPEG at 95
