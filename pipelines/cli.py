@@ -55,7 +55,8 @@ def _judge_empty_output(summary: dict) -> int:
         print(f"idp-corpus build: all {failed} videos failed; see manifest/videos.parquet",
               file=sys.stderr)
         return 1
-    drops = {k[len("dropped_"):]: v for k, v in run.items() if k.startswith("dropped_")}
+    from transforms.metrics import dropped_by_reason
+    drops = dropped_by_reason(run)
     print(f"idp-corpus build: 0 triples: {decoded} videos decoded, "
           f"{run.get('pairs_sampled', 0)} pairs sampled, every one dropped by the filters "
           f"{drops}; see manifest/pairs.parquet", file=sys.stderr)
