@@ -172,7 +172,7 @@ def previous_inputs(self, befores, afters, prompt):
     """IdpModel.inputs as it ran before the shared prompt tokens: the processor on every pair's
     text and on full frames (its PIL pre-shrink never ran under transformers 5, whose image
     processors hold their size as a SizeDict, which the size check did not recognise)."""
-    from transforms.prompt import render_prompt
+    from transforms.caption.prompt import render_prompt
     text = render_prompt(self.processor, prompt)
     images = [image for pair in zip(befores, afters) for image in pair]
     batch = self.processor(images=images, text=[text] * len(befores), padding=True,
@@ -198,8 +198,8 @@ def main(argv=None) -> dict:
 
     import torch
     ensure_beam_importable()
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.idp_runtime import IdpModel
+    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.model import IdpModel
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \
         else args.device

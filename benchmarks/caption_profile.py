@@ -22,8 +22,8 @@ def main(argv=None) -> None:
     import torch
     from benchmarks.caption_gpu import build_model, ensure_beam_importable, frames, make_pairs
     ensure_beam_importable()
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.idp_runtime import IdpModel
+    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.model import IdpModel
 
     cuda = torch.cuda.is_available()
     device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)

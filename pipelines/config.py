@@ -21,7 +21,7 @@ from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
 from transforms.lease import LeaseConfig
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
 from transforms.write import WriteConfig

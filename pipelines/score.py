@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
 from schemas.sample import safe_id, sample_key
-from transforms.caption import CaptionPairs
+from transforms.caption.stage import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 from transforms.image_pairs import read_image
 from transforms.shard_read import decode_jpeg, iter_shard
 from transforms.storage import join, write_bytes

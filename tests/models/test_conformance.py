@@ -24,7 +24,7 @@ import torch
 
 from tests.models.families import FAMILIES, SKIPPED
 from tests.transforms.conftest import make_pair
-from transforms.prompt import DEFAULT_PROMPT, build_messages, render_prompt
+from transforms.caption.prompt import DEFAULT_PROMPT, build_messages, render_prompt
 
 NEAR_TIE = 1e-4
 BATCH_SCORE_TOLERANCE = 1e-4

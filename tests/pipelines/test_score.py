@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-from transforms.idp_model import CaptionConfig, IdpModelHandler
+from transforms.caption.handler import CaptionConfig, IdpModelHandler
 
 
 @pytest.fixture(scope="module")

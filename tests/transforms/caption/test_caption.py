@@ -11,12 +11,12 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import FramePair, StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
-from transforms.caption import CaptionPairs
-from transforms.idp_inputs import decode_for_model, input_short_side
-from transforms.idp_model import (
+from transforms.caption.stage import CaptionPairs
+from transforms.caption.model_inputs import decode_for_model, input_short_side
+from transforms.caption.handler import (
     CaptionConfig, IdpModelHandler, local_model_path)
-from transforms.idp_runtime import token_logprob_stats
-from transforms.prompt import prompt_id
+from transforms.caption.model import token_logprob_stats
+from transforms.caption.prompt import prompt_id
 from transforms.staged_images import read_many
 from transforms.jpeg import encode_jpeg
 

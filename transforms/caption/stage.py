@@ -10,7 +10,7 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import StandardOptions
 
 from schemas.records import Caption, Drop, PairOutcome, StagedTriple
-from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
+from transforms.caption.handler import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300

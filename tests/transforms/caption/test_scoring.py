@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from transforms.idp_model import CaptionConfig, IdpModelHandler
+from transforms.caption.handler import CaptionConfig, IdpModelHandler
 
 LABELS = ["open the drawer", "move the red cube left", "wave", "pick up the cup and put it down"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from transforms.prompt import DEFAULT_PROMPT
+from transforms.caption.prompt import DEFAULT_PROMPT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,7 +14,8 @@ class CaptionConfig:
     revision: Optional[str] = None
     prompt: str = DEFAULT_PROMPT
     # How the prompt and the two images become model text, '{image}{image}{prompt}' style; None:
-    # the processor's chat template, or the family's documented format (transforms/prompt.py).
+    # the processor's chat template, or the family's documented format
+    # (transforms/caption/prompt.py).
     prompt_template: Optional[str] = None
     batch_size: int = 64  # largest batch; 64-128 keeps a large GPU busy (docs/performance.md)
     min_batch_size: int = 1
@@ -33,7 +34,7 @@ class CaptionConfig:
         if not 1 <= self.min_batch_size <= self.batch_size:
             raise ValueError(f"need 1 <= min_batch_size <= batch_size, got {self}")
         if self.prompt_template is not None:
-            from transforms.prompt import check_template
+            from transforms.caption.prompt import check_template
             check_template(self.prompt_template)
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")

@@ -4,10 +4,10 @@ import pytest
 import torch
 from transformers import AutoProcessor
 
-from transforms.idp_inputs import PairInputs, decode_for_model, input_short_side, shrink
+from transforms.caption.model_inputs import PairInputs, decode_for_model, input_short_side, shrink
 from transforms.shard_read import decode_jpeg
 from transforms.jpeg import encode_jpeg
-from transforms.prompt import DEFAULT_PROMPT, render_prompt
+from transforms.caption.prompt import DEFAULT_PROMPT, render_prompt
 
 
 def smooth_frame(height, width, seed=0):

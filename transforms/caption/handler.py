@@ -1,7 +1,7 @@
 """The inverse-dynamics (IDP) captioner behind a Beam ModelHandler.
 
 Heavy work (imports of torch, loading weights) happens only in `load_model()`, and the loaded model
-is an `IdpModel` (transforms/idp_runtime.py) whose methods take plain images and return plain
+is an `IdpModel` (transforms/caption/model.py) whose methods take plain images and return plain
 tuples, so that it also works through Beam's cross-process proxy when shared on a GPU.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from schemas.records import Caption, FramePair, StagedTriple
-from transforms.caption_config import CaptionConfig
-from transforms.idp_runtime import IdpModel
-from transforms.prompt import parse_action, prompt_id
+from transforms.caption.config import CaptionConfig
+from transforms.caption.model import IdpModel
+from transforms.caption.prompt import parse_action, prompt_id
 from transforms.staged_images import read_many
 
 # What the handler captions: a pair with its frames, or a staged triple whose JPEGs are read
