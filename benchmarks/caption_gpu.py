@@ -198,7 +198,8 @@ def main(argv=None) -> dict:
 
     import torch
     ensure_beam_importable()
-    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
     from transforms.caption.model import IdpModel
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \

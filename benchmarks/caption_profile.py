@@ -22,7 +22,8 @@ def main(argv=None) -> None:
     import torch
     from benchmarks.caption_gpu import build_model, ensure_beam_importable, frames, make_pairs
     ensure_beam_importable()
-    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
     from transforms.caption.model import IdpModel
 
     cuda = torch.cuda.is_available()

@@ -20,7 +20,8 @@ def main() -> int:
     import transformers
     from fixtures.tiny_vlm import build_tiny_vlm
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
 
     print("torch", torch.__version__, "transformers", transformers.__version__,
           "gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)

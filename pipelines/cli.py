@@ -73,7 +73,7 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     import apache_beam as beam
     from pipelines.build import pipeline_options
     from pipelines.score import compose
-    from transforms.caption.handler import CaptionConfig
+    from transforms.caption.config import CaptionConfig
     try:
         config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
                                prompt_template=args.prompt_template,

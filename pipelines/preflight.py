@@ -180,7 +180,8 @@ def check_decoders(sources: List[VideoSource]) -> Optional[str]:
 def _caption_one_pair(caption_config) -> str:
     """In a child process: load the model as the caption stage will, caption one tiny pair."""
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-    from transforms.caption.handler import IdpModelHandler, resolve_device
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.loading import resolve_device
     if caption_config.device.startswith("cuda") and resolve_device("auto") != "cuda":
         raise RuntimeError(f"the caption stage asks for {caption_config.device} "
                            "but no GPU is visible")
@@ -203,7 +204,7 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def check_caption_model(caption) -> Optional[str]:
     """None, or why the model cannot caption (in a child process: nothing stays loaded here)."""
     from transforms.isolation import ChildFailed, IsolatedCall
-    from transforms.caption.handler import missing_extra
+    from transforms.caption.loading import missing_extra
     child = IsolatedCall(timeout_seconds=1800, preload=("transforms.caption.handler",))
     try:
         child.call(_caption_one_pair, caption)

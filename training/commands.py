@@ -51,7 +51,8 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
     from training.evaluate import evaluate, items_from_examples, items_from_manifest
     from training.examples import read_examples
-    from transforms.caption.handler import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
     from transforms.caption.prompt import DEFAULT_PROMPT
     prompt = args.prompt or DEFAULT_PROMPT
     if os.path.splitext(args.data)[1] in (".jsonl", ".json", ".parquet", ".csv"):

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-from transforms.caption.handler import CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 
 from procedural.writer import write_synth
 from training.evaluate import evaluate, items_from_manifest
-from transforms.caption.handler import CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
 from transforms.caption.prompt import DEFAULT_PROMPT
 
 MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "models", "tiny-idp")

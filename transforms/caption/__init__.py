@@ -4,7 +4,8 @@ import `config` alone and never load torch, transformers or Beam's inference mod
 
     config.py        CaptionConfig, the stage's one frozen config
     stage.py         CaptionPairs, the Beam transform: RunInference with outputs {captioned, failed}
-    handler.py       IdpModelHandler, Beam's ModelHandler, and how a model loads
+    handler.py       IdpModelHandler, Beam's ModelHandler: load, batch, caption or score
+    loading.py       where weights come from and how they load (hub, folder, fsspec URL; device)
     model.py         IdpModel, the loaded model: batched greedy captioning, teacher-forced scoring
     model_inputs.py  the processor's batch for a list of pairs (resize, tokenise, teacher targets)
     prompt.py        the prompt, its templates and caption parsing: pure functions

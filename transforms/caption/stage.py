@@ -10,7 +10,8 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import StandardOptions
 
 from schemas.records import Caption, Drop, PairOutcome, StagedTriple
-from transforms.caption.handler import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import METRICS_NAMESPACE, IdpModelHandler
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300

@@ -13,8 +13,9 @@ from schemas.records import FramePair, StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
 from transforms.caption.stage import CaptionPairs
 from transforms.caption.model_inputs import decode_for_model, input_short_side
-from transforms.caption.handler import (
-    CaptionConfig, IdpModelHandler, local_model_path)
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.loading import local_model_path
 from transforms.caption.model import token_logprob_stats
 from transforms.caption.prompt import prompt_id
 from transforms.staged_images import read_many

@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from transforms.caption.handler import CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
 
 LABELS = ["open the drawer", "move the red cube left", "wave", "pick up the cup and put it down"]
 
