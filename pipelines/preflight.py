@@ -181,6 +181,7 @@ def _caption_one_pair(caption_config) -> str:
     """In a child process: load the model as the caption stage will, caption one tiny pair."""
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
     from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
     from transforms.caption.loading import resolve_device
     if caption_config.device.startswith("cuda") and resolve_device("auto") != "cuda":
         raise RuntimeError(f"the caption stage asks for {caption_config.device} "
@@ -191,7 +192,7 @@ def _caption_one_pair(caption_config) -> str:
     meta = PairMeta("preflight", VideoSource("preflight", "preflight"),
                     VideoInfo(25.0, 2, 32, 32, "pyav"), 0, 1, "preflight",
                     PairScores(0, 0, 0, 0, 0))
-    result = list(handler.run_inference([FramePair(meta, image, image)], model))
+    result = list(handler.run_inference([as_input(FramePair(meta, image, image))], model))
     return result[0].inference.action
 
 

@@ -4,6 +4,7 @@ import `config` alone and never load torch, transformers or Beam's inference mod
 
     config.py        CaptionConfig, the stage's one frozen config
     stage.py         CaptionPairs, the Beam transform: RunInference with outputs {captioned, failed}
+    inputs.py        CaptionInput, the one type the handler takes, made where pairs enter the stage
     handler.py       IdpModelHandler, Beam's ModelHandler: load, batch, caption or score
     loading.py       where weights come from and how they load (hub, folder, fsspec URL; device)
     model.py         IdpModel, the loaded model: batched greedy captioning, teacher-forced scoring

@@ -6,47 +6,22 @@ tuples, so that it also works through Beam's cross-process proxy when shared on 
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Optional, Sequence
 
-import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from schemas.records import Caption, FramePair, StagedTriple
+from schemas.records import Caption
 from transforms.caption.config import CaptionConfig
+from transforms.caption.inputs import CaptionInput, as_input, batch_images
 from transforms.caption.loading import (load_pretrained, local_model_path, pin_revision,
                                         resolve_device)
 from transforms.caption.model import IdpModel
 from transforms.caption.prompt import parse_action, prompt_id
-from transforms.staged_images import read_many
-
-# What the handler captions: a pair with its frames, or a staged triple whose JPEGs are read
-# only when its batch runs (a waiting batch then holds file offsets, not pixels).
-Example = Union[FramePair, StagedTriple]
 
 METRICS_NAMESPACE = "idp_corpus"
 # Batched kernels differ with batch size in the last float bits (~1e-6); scores are stored
 # rounded so that reruns, whose batches may be composed differently, give the same bytes.
 SCORE_DECIMALS = 4
-
-
-def check_pair(pair: Example) -> Example:
-    """Reject a pair the model cannot see, one pair at a time, before it can spoil a batch."""
-    if isinstance(pair, StagedTriple):  # this run's own JPEGs, read when the batch runs
-        return pair
-    for name, image in (("before", pair.before), ("after", pair.after)):
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
-            raise ValueError(
-                f"{name} image of {pair.key} is {image.dtype} {image.shape}, "
-                "not a non-empty HxWx3 uint8 array")
-    return pair
-
-
-def pair_images(batch: Sequence[Example]) -> Tuple[List[Any], List[Any]]:
-    """(befores, afters) of the examples: arrays of a FramePair, JPEG bytes of a StagedTriple."""
-    read = iter(read_many([pair.images for pair in batch if isinstance(pair, StagedTriple)]))
-    images = [next(read)[:2] if isinstance(pair, StagedTriple) else (pair.before, pair.after)
-              for pair in batch]
-    return [before for before, _ in images], [after for _, after in images]
 
 
 def caption_prompt_id(config: CaptionConfig) -> str:
@@ -56,8 +31,9 @@ def caption_prompt_id(config: CaptionConfig) -> str:
     return prompt_id(config.prompt_template.replace("{prompt}", config.prompt))
 
 
-class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
-    """Captions FramePairs or StagedTriples with a transformers image-text-to-text model."""
+class IdpModelHandler(ModelHandler[CaptionInput, Caption, IdpModel]):
+    """Captions CaptionInputs with a transformers image-text-to-text model. Pairs enter through
+    `as_input`, its one preprocessing step: FramePairs and StagedTriples alike."""
 
     def __init__(self, config: CaptionConfig, run=None):
         super().__init__()
@@ -86,17 +62,16 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
                         max_batch=config.batch_size, prompt_template=config.prompt_template)
 
     def run_inference(
-            self, batch: Sequence[Example], model: IdpModel,
+            self, batch: Sequence[CaptionInput], model: IdpModel,
             inference_args: Optional[dict[str, Any]] = None) -> Iterable[PredictionResult]:
         self.validate_inference_args(inference_args)
-        batch = [check_pair(pair) for pair in batch]
         config = self._config
         # Pairs with a human label are scored (how much the model agrees), the rest captioned.
         labelled = [pair for pair in batch if pair.meta.source.label]
         unlabelled = [pair for pair in batch if not pair.meta.source.label]
-        answers = model.caption(*pair_images(unlabelled), config.prompt,
+        answers = model.caption(*batch_images(unlabelled), config.prompt,
                                 config.max_new_tokens) if unlabelled else []
-        scores = model.score(*pair_images(labelled), config.prompt,
+        scores = model.score(*batch_images(labelled), config.prompt,
                              [pair.meta.source.label for pair in labelled]) if labelled else []
         revision, pid = model.revision(), caption_prompt_id(config)
         provenance = dict(model_id=config.model, model_revision=revision, prompt_id=pid)
@@ -115,7 +90,7 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
 
     def get_preprocess_fns(self):
         # Bad pairs fail alone here; inside run_inference they would take their batch down.
-        return [check_pair]
+        return [as_input]
 
     def validate_inference_args(self, inference_args: Optional[dict[str, Any]]):
         if inference_args:
@@ -131,9 +106,8 @@ class IdpModelHandler(ModelHandler[Example, Caption, IdpModel]):
             return resolve_device(self._config.device).startswith("cuda")
         return share
 
-    def get_num_bytes(self, batch: Sequence[Example]) -> int:
-        return sum(sum(pair.images.sizes[:2]) if isinstance(pair, StagedTriple)
-                   else pair.before.nbytes + pair.after.nbytes for pair in batch)
+    def get_num_bytes(self, batch: Sequence[CaptionInput]) -> int:
+        return sum(item.num_bytes for item in batch)
 
     def get_metrics_namespace(self) -> str:
         return METRICS_NAMESPACE

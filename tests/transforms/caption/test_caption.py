@@ -15,6 +15,7 @@ from transforms.caption.stage import CaptionPairs
 from transforms.caption.model_inputs import decode_for_model, input_short_side
 from transforms.caption.config import CaptionConfig
 from transforms.caption.handler import IdpModelHandler
+from transforms.caption.inputs import as_input
 from transforms.caption.loading import local_model_path
 from transforms.caption.model import token_logprob_stats
 from transforms.caption.prompt import prompt_id
@@ -42,7 +43,8 @@ def pairs(pair_factory):
 
 
 def captions(handler, model, batch):
-    return [result.inference for result in handler.run_inference(batch, model)]
+    return [result.inference
+            for result in handler.run_inference(list(map(as_input, batch)), model)]
 
 
 def test_images_reach_the_model_as_before_then_after(loaded, monkeypatch, pairs):
@@ -228,12 +230,13 @@ def test_staged_jpegs_are_captioned_and_scored_as_their_decoded_frames(loaded, p
     decoded = [FramePair(triple.meta, *(decode_for_model(data, side)
                                         for data in read_many([triple.images])[0][:2]))
                for triple in triples]
-    from_staged = handler.run_inference(triples, model)
-    from_frames = handler.run_inference(decoded, model)
+    inputs = list(map(as_input, triples))
+    from_staged = handler.run_inference(inputs, model)
+    from_frames = handler.run_inference(list(map(as_input, decoded)), model)
     assert ([(r.example.key, r.inference) for r in from_staged]
             == [(r.example.key, r.inference) for r in from_frames])
-    assert {r.inference.source for r in handler.run_inference(triples, model)} == {"idp", "human"}
-    assert handler.get_num_bytes(triples) == sum(sum(t.images.sizes[:2]) for t in triples)
+    assert {r.inference.source for r in handler.run_inference(inputs, model)} == {"idp", "human"}
+    assert handler.get_num_bytes(inputs) == sum(sum(t.images.sizes[:2]) for t in triples)
 
 
 def test_a_staged_pair_whose_file_is_gone_fails_as_caption_failed(config, pairs, tmp_path):
