@@ -39,26 +39,6 @@ SECTIONS = {
 }
 # Flags whose names read better than their field names.
 FLAG_NAMES = {"inputs": "input"}
-CAPTION_HELP = {
-    "model": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model",
-    "revision": "model revision (branch, tag or commit) to load",
-    "prompt": "prompt text asking for the action between the two images",
-    "prompt_template": "model text around the prompt for a processor without a chat template, "
-                       "'{image}' twice (before, after) and '{prompt}' once, e.g. "
-                       "'{image}{image}{prompt}' (default: the chat template or the family's "
-                       "documented format)",
-    "batch_size": "largest batch of pairs per generate call",
-    "min_batch_size": "smallest batch of pairs per generate call",
-    "max_new_tokens": "most tokens generated per action",
-    "device": "auto (cuda when available), cpu or cuda",
-    "dtype": "auto (bfloat16 on cuda, float32 on cpu) or a torch dtype name",
-    "share_across_processes": "load one model per machine shared by all SDK processes "
-                              "(default: on cuda only)",
-    "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
-    "accelerator": "Beam accelerator resource hint for the caption stage only, on Dataflow "
-                   "(right fitting), e.g. 'type:nvidia-l4;count:1;machine_type:g2-standard-8;"
-                   "install-nvidia-driver' ('' for none)",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +97,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
             continue
         flag = "--" + FLAG_NAMES.get(field.name, field.name).replace("_", "-")
         kind = _base_type(hint)
-        help_text = field.metadata.get("help") or CAPTION_HELP.get(field.name, "")
+        help_text = field.metadata.get("help", "")
         default = field.default if field.default is not dataclasses.MISSING else None
         # No argparse default: a flag left out must not override a config file's value.
         add_field_flag(parser, flag, field.name, kind, None,

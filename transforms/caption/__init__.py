@@ -2,7 +2,7 @@
 each frame pair. Nothing is imported here: a run without captions, and the launcher of any run,
 import `config` alone and never load torch, transformers or Beam's inference module.
 
-    config.py        CaptionConfig, the stage's one frozen config
+    config.py        CaptionConfig, the stage's one frozen config, each field's help in its metadata
     stage.py         CaptionPairs, the Beam transform: RunInference with outputs {captioned, failed}
     inputs.py        CaptionInput, the one type the handler takes, made where pairs enter the stage
     handler.py       IdpModelHandler, Beam's ModelHandler: load, batch, caption or score

@@ -10,24 +10,41 @@ from transforms.caption.prompt import DEFAULT_PROMPT
 
 @dataclasses.dataclass(frozen=True)
 class CaptionConfig:
-    model: str  # hub id, local folder, or fsspec URL of a saved folder (gs://, s3://...)
-    revision: Optional[str] = None
-    prompt: str = DEFAULT_PROMPT
-    # How the prompt and the two images become model text, '{image}{image}{prompt}' style; None:
-    # the processor's chat template, or the family's documented format
-    # (transforms/caption/prompt.py).
-    prompt_template: Optional[str] = None
-    batch_size: int = 64  # largest batch; 64-128 keeps a large GPU busy (docs/performance.md)
-    min_batch_size: int = 1
-    max_new_tokens: int = 24
-    device: str = "auto"  # "auto": cuda when available, else cpu
-    dtype: str = "auto"  # "auto": bfloat16 on cuda, float32 on cpu; else a torch dtype name
-    share_across_processes: Optional[bool] = None  # None: share on cuda, not on cpu
-    trust_remote_code: bool = False
-    # Beam resource hint for the caption stage only (Dataflow right-fitting); "" for none.
+    model: str = dataclasses.field(metadata={
+        "help": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model"})
+    revision: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "model revision (branch, tag or commit) to load"})
+    prompt: str = dataclasses.field(default=DEFAULT_PROMPT, metadata={
+        "help": "prompt text asking for the action between the two images"})
+    # None: the processor's chat template, or the family's documented format (prompt.py).
+    prompt_template: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "model text around the prompt for a processor without a chat template, "
+                "'{image}' twice (before, after) and '{prompt}' once, e.g. "
+                "'{image}{image}{prompt}' (default: the chat template or the family's "
+                "documented format)"})
+    # 64-128 keeps a large GPU busy (docs/performance.md).
+    batch_size: int = dataclasses.field(default=64, metadata={
+        "help": "largest batch of pairs per generate call"})
+    min_batch_size: int = dataclasses.field(default=1, metadata={
+        "help": "smallest batch of pairs per generate call"})
+    max_new_tokens: int = dataclasses.field(default=24, metadata={
+        "help": "most tokens generated per action"})
+    device: str = dataclasses.field(default="auto", metadata={
+        "help": "auto (cuda when available), cpu or cuda"})
+    dtype: str = dataclasses.field(default="auto", metadata={
+        "help": "auto (bfloat16 on cuda, float32 on cpu) or a torch dtype name"})
+    share_across_processes: Optional[bool] = dataclasses.field(default=None, metadata={
+        "help": "load one model per machine shared by all SDK processes "
+                "(default: on cuda only)"})
+    trust_remote_code: bool = dataclasses.field(default=False, metadata={
+        "help": "allow the model's own Python code to run (off unless asked)"})
     # A T4 attaches only to N1 machines; highmem leaves room to load the model (52 GB).
-    accelerator: str = ("type:nvidia-tesla-t4;count:1;machine_type:n1-highmem-8;"
-                        "install-nvidia-driver")
+    accelerator: str = dataclasses.field(
+        default="type:nvidia-tesla-t4;count:1;machine_type:n1-highmem-8;install-nvidia-driver",
+        metadata={
+            "help": "Beam accelerator resource hint for the caption stage only, on Dataflow "
+                    "(right fitting), e.g. 'type:nvidia-l4;count:1;machine_type:g2-standard-8;"
+                    "install-nvidia-driver' ('' for none)"})
 
     def __post_init__(self):
         # Fail when the run is built, not hours later on a worker.
