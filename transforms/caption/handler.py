@@ -18,7 +18,6 @@ from transforms.caption.loading import (load_pretrained, local_model_path, pin_r
 from transforms.caption.model import IdpModel
 from transforms.caption.prompt import parse_action, prompt_id
 
-METRICS_NAMESPACE = "idp_corpus"
 # Batched kernels differ with batch size in the last float bits (~1e-6); scores are stored
 # rounded so that reruns, whose batches may be composed differently, give the same bytes.
 SCORE_DECIMALS = 4
@@ -110,7 +109,10 @@ class IdpModelHandler(ModelHandler[CaptionInput, Caption, IdpModel]):
         return sum(item.num_bytes for item in batch)
 
     def get_metrics_namespace(self) -> str:
-        return METRICS_NAMESPACE
+        # Imported here: the rest of the handler runs without Beam's metrics module, on a bare
+        # GPU box (benchmarks/caption_gpu.py).
+        from transforms import metrics
+        return metrics.NAMESPACE
 
     def model_provenance(self) -> dict:
         """What to stamp on a run's stats: which model, revision and prompt captioned it."""

@@ -9,8 +9,9 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import StandardOptions
 
 from schemas.records import Caption, Drop, PairOutcome, StagedTriple
+from transforms import keep_or_drop
 from transforms.caption.config import CaptionConfig
-from transforms.caption.handler import METRICS_NAMESPACE, IdpModelHandler
+from transforms.caption.handler import IdpModelHandler
 from transforms.caption.inputs import CaptionInput
 
 REASON = "caption_failed"
@@ -45,9 +46,7 @@ def _failed(pair, error) -> PairOutcome:
     """`pair`: the FramePair or StagedTriple that failed to become an input, or the input
     whose batch failed."""
     _, message, _ = error  # (exception type, repr, traceback lines), as Beam's dead letters carry
-    beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"dropped_{REASON}").inc()
-    return PairOutcome(
-        meta=pair.meta, drop=Drop(reason=REASON, message=message[:MAX_MESSAGE_CHARS]))
+    return keep_or_drop.dropped(pair, Drop(reason=REASON, message=message[:MAX_MESSAGE_CHARS]))
 
 
 class CaptionPairs(beam.PTransform):
