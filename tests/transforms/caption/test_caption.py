@@ -11,14 +11,14 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import FramePair, StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
-from transforms.caption.stage import CaptionPairs
-from transforms.caption.model_inputs import decode_for_model, input_short_side
 from transforms.caption.config import CaptionConfig
 from transforms.caption.handler import IdpModelHandler
 from transforms.caption.inputs import as_input
 from transforms.caption.loading import local_model_path
 from transforms.caption.model import token_logprob_stats
+from transforms.caption.model_inputs import decode_for_model, input_short_side
 from transforms.caption.prompt import prompt_id
+from transforms.caption.stage import CaptionPairs
 from transforms.staged_images import read_many
 from transforms.jpeg import encode_jpeg
 
