@@ -56,7 +56,7 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
         triples = staged
         dropped = [filtered["dropped"]]
     else:
-        from transforms.caption import CaptionPairs, with_caption
+        from transforms.caption.stage import CaptionPairs, with_caption
         caption = staged | "Caption" >> CaptionPairs(config.caption, run)
         captioned = caption["captioned"] | "WithCaption" >> beam.MapTuple(with_caption)
         checked = captioned | "CaptionQc" >> CaptionQc(config.qc)

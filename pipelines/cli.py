@@ -12,7 +12,7 @@ from pipelines import command_options as opts
 from pipelines import config as build_options
 from pipelines import failure
 from pipelines.flags import add_dataclass_flags, given, make
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:

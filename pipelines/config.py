@@ -22,7 +22,7 @@ from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
 from transforms.lease import LeaseConfig
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
 from transforms.write import WriteConfig
@@ -37,26 +37,6 @@ SECTIONS = {
     "select": SelectConfig,
     "write": WriteConfig,
     "lease": LeaseConfig,
-}
-CAPTION_HELP = {
-    "model": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model",
-    "revision": "model revision (branch, tag or commit) to load",
-    "prompt": "prompt text asking for the action between the two images",
-    "prompt_template": "model text around the prompt for a processor without a chat template, "
-                       "'{image}' twice (before, after) and '{prompt}' once, e.g. "
-                       "'{image}{image}{prompt}' (default: the chat template or the family's "
-                       "documented format)",
-    "batch_size": "largest batch of pairs per generate call",
-    "min_batch_size": "smallest batch of pairs per generate call",
-    "max_new_tokens": "most tokens generated per action",
-    "device": "auto (cuda when available), cpu or cuda",
-    "dtype": "auto (bfloat16 on cuda, float32 on cpu) or a torch dtype name",
-    "share_across_processes": "load one model per machine shared by all SDK processes "
-                              "(default: on cuda only)",
-    "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
-    "accelerator": "Beam accelerator resource hint for the caption stage only, on Dataflow "
-                   "(right fitting), e.g. 'type:nvidia-l4;count:1;machine_type:g2-standard-8;"
-                   "install-nvidia-driver' ('' for none)",
 }
 
 
@@ -96,7 +76,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
     _fields()  # refuses a field name two sections share: they would be one flag
     for section, cls in SECTIONS.items():
         if section in sections:
-            add_dataclass_flags(parser, cls, section=section, fallback_help=CAPTION_HELP)
+            add_dataclass_flags(parser, cls, section=section)
 
 
 def load_yaml(path: str) -> Dict[str, Any]:

@@ -180,7 +180,9 @@ def check_decoders(sources: List[VideoSource]) -> Optional[str]:
 def _caption_one_pair(caption_config) -> str:
     """In a child process: load the model as the caption stage will, caption one tiny pair."""
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-    from transforms.idp_model import IdpModelHandler, resolve_device
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
+    from transforms.caption.loading import resolve_device
     if caption_config.device.startswith("cuda") and resolve_device("auto") != "cuda":
         raise RuntimeError(f"the caption stage asks for {caption_config.device} "
                            "but no GPU is visible")
@@ -190,7 +192,7 @@ def _caption_one_pair(caption_config) -> str:
     meta = PairMeta("preflight", VideoSource("preflight", "preflight"),
                     VideoInfo(25.0, 2, 32, 32, "pyav"), 0, 1, "preflight",
                     PairScores(0, 0, 0, 0, 0))
-    result = list(handler.run_inference([FramePair(meta, image, image)], model))
+    result = list(handler.run_inference([as_input(FramePair(meta, image, image))], model))
     return result[0].inference.action
 
 
@@ -203,8 +205,8 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def check_caption_model(caption) -> Optional[str]:
     """None, or why the model cannot caption (in a child process: nothing stays loaded here)."""
     from transforms.isolation import ChildFailed, IsolatedCall
-    from transforms.idp_model import missing_extra
-    child = IsolatedCall(timeout_seconds=1800, preload=("transforms.idp_model",))
+    from transforms.caption.loading import missing_extra
+    child = IsolatedCall(timeout_seconds=1800, preload=("transforms.caption.handler",))
     try:
         child.call(_caption_one_pair, caption)
     except ChildFailed as error:

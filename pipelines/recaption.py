@@ -25,12 +25,12 @@ from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
 from transforms import heartbeat, index_commit, lease, parts
-from transforms.caption import CaptionPairs, with_caption
+from transforms.caption.stage import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
 from transforms.existing import read_index
 from transforms.index_commit import current_index
 from transforms.finalize import commit_version
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
 from transforms.shard_read import iter_shard
 from transforms.staging import StageTriples

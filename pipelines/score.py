@@ -24,10 +24,11 @@ import pyarrow.parquet as pq
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
 from schemas.sample import safe_id, sample_key
-from transforms.caption import CaptionPairs
+from transforms.caption.stage import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
 from transforms.existing import read_index
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
+from transforms.caption.inputs import CaptionInput
 from transforms.image_pairs import read_image
 from transforms.shard_read import decode_jpeg, iter_shard
 from transforms.storage import join, write_bytes
@@ -140,8 +141,8 @@ def _row(meta: PairMeta, score=None, score_sum=None, error=None, reason=None) ->
             "idp_score_sum": score_sum, "rank": None, "error": error, "reason": reason}
 
 
-def _scored_row(pair: FramePair, caption) -> Dict:
-    return _row(pair.meta, caption.idp_score, caption.idp_score_sum)
+def _scored_row(item: CaptionInput, caption) -> Dict:
+    return _row(item.meta, caption.idp_score, caption.idp_score_sum)
 
 
 def _failed_row(outcome) -> Dict:

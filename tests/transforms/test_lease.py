@@ -202,7 +202,8 @@ def test_a_caption_worker_keeps_the_run_alive_from_loading_its_model(tmp_path, t
     """On Dataflow the caption stage runs on GPU workers of its own, beside no other stage of
     the run: loading the model there must start the run's beat as the other workers do."""
     from transforms.heartbeat import _ProcessBeats, stop_beats
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
     run = take(tmp_path, LeaseConfig(lease_timeout=0.2))
     try:
         IdpModelHandler(CaptionConfig(model=tiny_vlm_path, device="cpu"), run).load_model()
