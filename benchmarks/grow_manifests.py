@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.readers import open_dataset
-from transforms import known, manifest_stats, parts
-from transforms.finalize import write_plain_copies
+from transforms.dataset import known, manifest_stats, parts
+from transforms.dataset.commit import write_plain_copies
 from transforms.storage import join, write_bytes
 
 PAIRS_PER_VIDEO = 10

@@ -25,10 +25,10 @@ from transforms.caption_qc import CaptionQc
 from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
-from transforms.existing import SkipKnown, read_index
+from transforms.skip_known import SkipKnown, read_index
 from transforms.known_ids import RefuseTakenIds
 from transforms.filter import FilterPairs
-from transforms.finalize import Finalize
+from transforms.dataset.commit import Finalize
 from transforms.staging import StageTriples
 from transforms.storage import filesystem, join
 from transforms.write import WriteShards, human_label, to_triple

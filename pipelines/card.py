@@ -17,7 +17,7 @@ from typing import Iterable, List, Sequence
 from pipelines import config as build_options
 from pipelines.readers import WIDS_INDEX, Dataset
 from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
-from transforms.parts import PLAIN_COPY_MAX_ROWS
+from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes
 
 CARD = "README.md"

@@ -20,7 +20,7 @@ from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
-from transforms.lease import LeaseConfig
+from transforms.dataset.lease import LeaseConfig
 from transforms.caption_config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig

@@ -16,7 +16,7 @@ from pipelines.config import BuildConfig
 from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
-from transforms.existing import read_index
+from transforms.skip_known import read_index
 from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
 

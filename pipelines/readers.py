@@ -13,8 +13,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from transforms import manifest_stats, parts
-from transforms.existing import INDEX
+from transforms.dataset import manifest_stats, parts
+from transforms.skip_known import INDEX
 from transforms.shard_read import iter_shard
 from transforms.storage import filesystem, join, write_bytes
 

@@ -24,12 +24,12 @@ import pyarrow.dataset as ds
 from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
-from transforms import heartbeat, index_commit, lease, parts
+from transforms.dataset import heartbeat, index as index_commit, lease, parts
 from transforms.caption import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
-from transforms.existing import read_index
-from transforms.index_commit import current_index
-from transforms.finalize import commit_version
+from transforms.skip_known import read_index
+from transforms.dataset.index import current_index
+from transforms.dataset.commit import commit_version
 from transforms.caption_config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
 from transforms.shard_read import iter_shard

@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.preflight import PreflightError
-from transforms import heartbeat, index_commit, lease, runs
+from transforms.dataset import heartbeat, index as index_commit, lease, runs
 from transforms.storage import join
 
 LOCAL_RUNNERS = (None, "DirectRunner", "direct", "SwitchingDirectRunner",

@@ -26,7 +26,7 @@ from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSou
 from schemas.sample import safe_id, sample_key
 from transforms.caption import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
-from transforms.existing import read_index
+from transforms.skip_known import read_index
 from transforms.caption_config import CaptionConfig
 from transforms.image_pairs import read_image
 from transforms.shard_read import decode_jpeg, iter_shard

@@ -23,12 +23,12 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from schemas import manifests, sample as layout
-from transforms import manifest_stats, parts
+from transforms.dataset import manifest_stats, parts
 from transforms.change_map import from_npy
-from transforms.existing import INDEX
-from transforms.finalize import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
-from transforms import lease
-from transforms.known import Lookup
+from transforms.skip_known import INDEX
+from transforms.dataset.commit import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
+from transforms.dataset import lease
+from transforms.dataset.known import Lookup
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, join
 from transforms.write import SHARDS_DIR
 

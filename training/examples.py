@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from transforms.existing import read_index
+from transforms.skip_known import read_index
 from transforms.shard_read import decode_jpeg
 from transforms.storage import filesystem, join
 

@@ -16,9 +16,9 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 
 from schemas.records import VideoSource
-from transforms import parts
-from transforms.existing import SOURCES_PER_LOOKUP, read_index
-from transforms.known import NUM_BUCKETS, bucket
+from transforms.dataset import parts
+from transforms.skip_known import SOURCES_PER_LOOKUP, read_index
+from transforms.dataset.known import NUM_BUCKETS, bucket
 from transforms.source_identity import collision
 
 

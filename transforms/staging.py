@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
-from transforms.heartbeat import keep_alive
+from transforms.dataset.heartbeat import keep_alive
 from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
 
 ROLL_TRIPLES = 64  # a caption batch's worth

@@ -19,11 +19,11 @@ import apache_beam as beam
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
 from transforms.change_map import change_map, to_npy
-from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
-from transforms.heartbeat import keep_alive
-from transforms.lease import check_owner
+from transforms.skip_known import MODES, RETRY_CHOICES, existing_shard_count
+from transforms.dataset.heartbeat import keep_alive
+from transforms.dataset.lease import check_owner
 from transforms.jpeg import encode_jpeg
-from transforms.runs import record_planned
+from transforms.dataset.runs import record_planned
 from transforms.shard_plan import plan_shards
 from transforms.staged_images import read_many
 from transforms.storage import committed_file, join

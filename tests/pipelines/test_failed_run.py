@@ -9,7 +9,7 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from pipelines.cli import main
-from transforms import lease
+from transforms.dataset import lease
 
 PROTOCOL = "fulldisk"
 

@@ -19,8 +19,8 @@ import pytest
 from fixtures.videos import scene_video
 from pipelines.validate import validate
 from tests.pipelines.test_object_store import BUCKET, s3, upload  # noqa: F401 - its S3 server
-from transforms import lease, parts
-from transforms.index_commit import PAUSE_ENV
+from transforms.dataset import lease, parts
+from transforms.dataset.index import PAUSE_ENV
 from transforms.storage import filesystem, join
 
 TIMEOUT = 120

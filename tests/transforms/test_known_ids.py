@@ -3,7 +3,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import VideoSource
-from tests.transforms.test_parts import commit, video
+from tests.transforms.dataset.test_parts import commit, video
 from transforms.known_ids import RefuseTakenIds, committed_ids
 
 

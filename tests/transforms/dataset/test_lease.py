@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from transforms import index_commit, lease, runs
-from transforms.heartbeat import Heartbeat
-from transforms.lease import LeaseConfig
+from transforms.dataset import index as index_commit, lease, runs
+from transforms.dataset.heartbeat import Heartbeat
+from transforms.dataset.lease import LeaseConfig
 from transforms.storage import DataFileConflict, create_bytes
 
 
@@ -77,7 +77,7 @@ def test_a_stale_lease_is_broken_only_when_asked_and_then_the_old_holder_cannot_
 
 
 def test_a_holder_whose_process_is_gone_on_this_host_is_taken_over_at_once(tmp_path):
-    code = ("import sys; from transforms import lease; "
+    code = ("import sys; from transforms.dataset import lease; "
             "lease.take(sys.argv[1], 'gone', lease.LeaseConfig(), lambda: 0, True)")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
                    env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -178,8 +178,8 @@ def test_a_failed_run_that_cannot_remove_its_staging_says_how_much_and_where(tmp
 
 def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_to_the_holder(
         tmp_path):
-    from transforms import manifest_stats
-    from transforms.finalize import commit_version
+    from transforms.dataset import manifest_stats
+    from transforms.dataset.commit import commit_version
     output = str(tmp_path)
     old = take(tmp_path)
     later = lease.current(output).last_beat() + 100
@@ -201,7 +201,7 @@ def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_t
 def test_a_caption_worker_keeps_the_run_alive_from_loading_its_model(tmp_path, tiny_vlm_path):
     """On Dataflow the caption stage runs on GPU workers of its own, beside no other stage of
     the run: loading the model there must start the run's beat as the other workers do."""
-    from transforms.heartbeat import _ProcessBeats, stop_beats
+    from transforms.dataset.heartbeat import _ProcessBeats, stop_beats
     from transforms.idp_model import CaptionConfig, IdpModelHandler
     run = take(tmp_path, LeaseConfig(lease_timeout=0.2))
     try:

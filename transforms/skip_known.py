@@ -12,9 +12,9 @@ from typing import Iterable, Optional, Tuple
 import apache_beam as beam
 
 from schemas.records import VideoSource
-from transforms import parts
-from transforms.known import NUM_BUCKETS, Lookup, bucket
-from transforms.parts import known_files
+from transforms.dataset import parts
+from transforms.dataset.known import NUM_BUCKETS, Lookup, bucket
+from transforms.dataset.parts import known_files
 from transforms.storage import filesystem, join
 
 INDEX = "index.json"

@@ -13,7 +13,7 @@ import os
 import shutil
 from typing import Dict, Iterable, List, Optional
 
-from transforms.lease import RUNS_DIR, RunRef
+from transforms.dataset.lease import RUNS_DIR, RunRef
 from transforms.storage import STAGING_DIR, filesystem, is_local, join, write_bytes
 
 PLANNED = "planned-shards.json"  # the shard names a run may write, recorded before it writes

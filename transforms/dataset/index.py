@@ -18,8 +18,8 @@ import os
 import signal
 from typing import Optional
 
-from transforms import lease
-from transforms.existing import INDEX, read_index
+from transforms.dataset import lease
+from transforms.skip_known import INDEX, read_index
 from transforms.storage import DataFileConflict, create_bytes, filesystem, join, write_bytes
 
 VERSIONS_DIR = "versions"

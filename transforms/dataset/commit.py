@@ -15,10 +15,10 @@ import apache_beam as beam
 from schemas import manifests
 from schemas.records import PairOutcome, VideoOutcome
 from schemas.sample import SCHEMA_VERSION
-from transforms import heartbeat, index_commit, lease, manifest_stats, parts, runs
-from transforms.index_commit import current_index
-from transforms.known import Lookup
-from transforms.parts import PLAIN_COPY_MAX_ROWS, json_bytes, read_json
+from transforms.dataset import heartbeat, index as index_commit, lease, manifest_stats, parts, runs
+from transforms.dataset.index import current_index
+from transforms.dataset.known import Lookup
+from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS, json_bytes, read_json
 from transforms.storage import create_bytes, filesystem, join, remove_temporaries, write_bytes
 
 STATS = "stats.json"

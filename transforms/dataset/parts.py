@@ -27,7 +27,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from schemas import manifests
-from transforms import known as lookup, manifest_stats
+from transforms.dataset import known as lookup, manifest_stats
 from transforms.storage import committed_file, create_bytes, filesystem, is_local, join
 
 VERSIONS_DIR = "versions"
