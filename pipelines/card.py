@@ -15,12 +15,12 @@ import shlex
 from typing import Iterable, List, Sequence
 
 from pipelines import config as build_options
-from pipelines.readers import WIDS_INDEX, Dataset
+from pipelines.readers import Dataset
 from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
+from transforms.dataset.layout import CARD, WIDS_INDEX
 from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes
 
-CARD = "README.md"
 OUTPUT_PLACEHOLDER = "DATASET"  # the card never names the folder it sits in
 PACKAGES = ("idp-corpus", "apache-beam", "torch", "transformers", "webdataset", "decord", "av",
             "opencv-python-headless", "pillow", "pyarrow", "numpy")

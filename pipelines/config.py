@@ -21,6 +21,7 @@ from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
 from transforms.dataset.lease import LeaseConfig
+from transforms.dataset.run_config import RunConfig
 from transforms.caption_config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
@@ -35,8 +36,12 @@ SECTIONS = {
     "qc": CaptionQcConfig,
     "select": SelectConfig,
     "write": WriteConfig,
+    "run": RunConfig,
     "lease": LeaseConfig,
 }
+# Sections whose flags --help lists under another's name: the run options beside the writer's,
+# where a config file may also nest them (`write: {mode: refresh}`).
+HELP_SECTION = {"run": "write"}
 # Flags whose names read better than their field names.
 FLAG_NAMES = {"inputs": "input"}
 CAPTION_HELP = {
@@ -71,6 +76,7 @@ class BuildConfig:
     qc: CaptionQcConfig
     select: SelectConfig
     write: WriteConfig
+    run: RunConfig = RunConfig()
     skip_preflight: bool = False
     lease: LeaseConfig = LeaseConfig()
     allow_empty_input: bool = False
@@ -121,7 +127,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
         default = field.default if field.default is not dataclasses.MISSING else None
         # No argparse default: a flag left out must not override a config file's value.
         add_field_flag(parser, flag, field.name, kind, None,
-                       f"[{section}] {help_text} (default: {default})")
+                       f"[{HELP_SECTION.get(section, section)}] {help_text} (default: {default})")
 
 
 def add_field_flag(parser: argparse.ArgumentParser, flag: str, dest: str, kind, default,
@@ -196,12 +202,14 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         sample=section(SampleConfig), filter=section(FilterConfig),
         caption=None if no_caption else section(CaptionConfig), qc=section(CaptionQcConfig),
         select=section(SelectConfig),
-        write=section(WriteConfig), skip_preflight=skip_preflight, lease=section(LeaseConfig),
+        write=section(WriteConfig), run=section(RunConfig), skip_preflight=skip_preflight,
+        lease=section(LeaseConfig),
         allow_empty_input=allow_empty_input)
 
 
 def recaption_configs(args: argparse.Namespace, dataset: str):
-    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags."""
+    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags (a caption
+    run refreshes: its shards go after the committed ones)."""
     values = {name: value for name, value in vars(args).items() if value is not None}
     option_values.check(values)
     if not values.get("model"):
@@ -212,4 +220,4 @@ def recaption_configs(args: argparse.Namespace, dataset: str):
         return cls(**{name: value for name, value in values.items() if name in names})
 
     return (section(CaptionConfig), section(CaptionQcConfig), section(SelectConfig),
-            WriteConfig(output=dataset, mode="refresh"))
+            WriteConfig(output=dataset))

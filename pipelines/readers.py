@@ -14,12 +14,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from transforms.dataset import manifest_stats, parts
-from transforms.skip_known import INDEX
+from transforms.dataset.layout import INDEX, WIDS_INDEX
 from transforms.shard_read import iter_shard
 from transforms.storage import filesystem, join, write_bytes
-
-WIDS_INDEX = "wids.json"
-
 
 class NotADataset(FileNotFoundError):
     """The folder has no index.json: no build ever committed there."""
@@ -28,7 +25,7 @@ class NotADataset(FileNotFoundError):
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """One committed version of a dataset: its index and stats; its manifests are read from
-    their parts in batches (transforms/parts.py), never held whole."""
+    their parts in batches (transforms/dataset/parts.py), never held whole."""
     root: str
     index: dict
     stats: dict

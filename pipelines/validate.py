@@ -25,12 +25,11 @@ from PIL import Image
 from schemas import manifests, sample as layout
 from transforms.dataset import manifest_stats, parts
 from transforms.change_map import from_npy
-from transforms.skip_known import INDEX
-from transforms.dataset.commit import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
+from transforms.dataset.layout import (INDEX, PAIRS_MANIFEST, SHARDS_DIR, STAGING_DIR, STATS,
+                                       TMP_MARK, VIDEOS_MANIFEST, version_folder)
 from transforms.dataset import lease
 from transforms.dataset.known import Lookup
-from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, join
-from transforms.write import SHARDS_DIR
+from transforms.storage import filesystem, join
 
 KEPT = ds.field("status") == "kept"
 LEGACY_SECTIONS = ("videos", "video_reasons", "pairs", "pair_reasons")
@@ -255,7 +254,7 @@ def _strays(fs, root: str, index: dict, versions: Optional[set]) -> List[str]:
     version folders checked, and under the legacy staging folder. Never a walk of the whole
     dataset; the runs' own folders (runs/, lease/) are left to the sweep."""
     folders = [SHARDS_DIR, "manifest", STAGING_DIR] + [
-        parts.version_folder(part["version"]) for part in parts.listed_parts(index)
+        version_folder(part["version"]) for part in parts.listed_parts(index)
         if versions is None or part["version"] in versions]
     found = []
     for name in folders:

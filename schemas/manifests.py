@@ -12,6 +12,8 @@ import pyarrow as pa
 from schemas.records import PairOutcome, VideoOutcome
 
 VIDEO_STATUSES = ("ok", "no_pairs", "failed")
+# Failures that may not happen again: worth a retry. Anything else is the file's own fault.
+TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
 
 VIDEOS = pa.schema([
     ("video_id", pa.string()),
@@ -139,6 +141,13 @@ def _display(info) -> Dict[str, Any]:
     return {"display_width": info.display_width, "display_height": info.display_height,
             "rotation": info.display.rotation, "mirrored": info.display.mirrored,
             "sample_aspect": round(num / den, 6), "field_order": info.display.field_order}
+
+
+def retried(failed_reason, retry_failed: str) -> bool:
+    """Whether a video whose last attempt failed for `failed_reason` (None: it did not fail) is
+    processed again under --retry-failed `retry_failed` ('transient' or 'all')."""
+    return failed_reason is not None and (retry_failed == "all"
+                                          or failed_reason in TRANSIENT_REASONS)
 
 
 def _video_status(outcome: VideoOutcome, num_kept: int) -> tuple:

@@ -1,47 +1,18 @@
-"""What a dataset folder already holds, read through its index (never a glob of the folder).
-
-An incremental refresh skips videos the dataset already has (same URI, size and modification
-time or etag), numbers its new shards after the existing ones and commits a new index that
-lists old and new together. Nothing already written is rewritten.
-"""
+"""An incremental refresh skips the videos the dataset already has (same URI, size and
+modification time or etag); a retry (--retry-failed) takes only those whose attempt failed.
+What the dataset has is looked up in the committed version's lookup files
+(transforms/dataset/known.py), never by a glob of the folder."""
 from __future__ import annotations
 
-import json
 from typing import Iterable, Optional, Tuple
 
 import apache_beam as beam
 
+from schemas import manifests
 from schemas.records import VideoSource
-from transforms.dataset import parts
-from transforms.dataset.known import NUM_BUCKETS, Lookup, bucket
-from transforms.dataset.parts import known_files
-from transforms.storage import filesystem, join
-
-INDEX = "index.json"
-MODES = ("refresh", "overwrite")
-RETRY_CHOICES = ("", "transient", "all")
-# Failures that may not happen again: worth a retry. Anything else is the file's own fault.
-TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
-SOURCES_PER_LOOKUP = 10_000
-
-
-def read_index(output: str) -> Optional[dict]:
-    fs, path = filesystem(join(output, INDEX))
-    try:  # cat_file, not open: open may pin an ETag from a listing cached before a commit
-        return json.loads(fs.cat_file(path))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def should_retry(row: dict, retry_failed: str) -> bool:
-    """`row`: the video's lookup row (transforms/known.py)."""
-    reason = row["failed_reason"]
-    return reason is not None and (retry_failed == "all" or reason in TRANSIENT_REASONS)
-
-
-def existing_shard_count(output: str) -> int:
-    index = read_index(output)
-    return len(index["shards"]) if index else 0
+from transforms.dataset.known import Lookup, bucket_range
+from transforms.dataset.parts import committed_lookup
+from transforms.dataset.run_config import RunConfig
 
 
 def _select(group: Tuple[int, Iterable[VideoSource]], lookup: Lookup, retry_failed: str):
@@ -53,8 +24,9 @@ def _select(group: Tuple[int, Iterable[VideoSource]], lookup: Lookup, retry_fail
 
 
 def _select_one(source: VideoSource, row: Optional[dict], retry_failed: str):
+    """`row`: the video's lookup row, None for a video the dataset lacks."""
     if retry_failed:  # only earlier failures; new videos wait for a plain refresh
-        if row is not None and should_retry(row, retry_failed):
+        if row is not None and manifests.retried(row["failed_reason"], retry_failed):
             beam.metrics.Metrics.counter("idp_corpus", "videos_retried").inc()
             yield source
         return
@@ -68,42 +40,34 @@ def _select_one(source: VideoSource, row: Optional[dict], retry_failed: str):
 
 
 def _bucket_range(source: VideoSource, count: int) -> Tuple[int, VideoSource]:
-    """(range of URI buckets, source): about SOURCES_PER_LOOKUP sources a range, so a small
-    refresh looks up once and a listing of millions splits into ranges that each read only
-    their share of the lookup files."""
-    ranges = max(1, min(NUM_BUCKETS, -(-count // SOURCES_PER_LOOKUP)))
-    return bucket(source.uri) * ranges // NUM_BUCKETS, source
+    return bucket_range(source.uri, count), source
 
 
-def _lookup(output: str) -> Lookup:
-    """The committed version's lookup of known videos (empty for a new dataset)."""
-    index = read_index(output)
-    if index is None:
-        return Lookup(output, [])
-    if "parts" not in index:  # written before parts: its one videos manifest, read whole once
-        return Lookup(output, [], held=parts.legacy_lookup(output, index))
-    return Lookup(output, known_files(index))
+def _open_lookup(output: str, base: Optional[dict]) -> Lookup:
+    return committed_lookup(output, base)
 
 
 class SkipKnown(beam.PTransform):
     """VideoSource -> only the sources the dataset at `output` does not have yet (or, with
-    `retry_failed`, only those whose earlier attempt failed).
+    `options.retry_failed`, only those whose earlier attempt failed). `base`: the committed
+    index the run starts from.
 
     Sources are grouped by ranges of their URIs' hash buckets and each group looks up only
-    its own buckets (transforms/known.py): no worker holds the whole video manifest."""
+    its own buckets (transforms/dataset/known.py): no worker holds the whole video manifest."""
 
-    def __init__(self, output: str, retry_failed: str = ""):
+    def __init__(self, output: str, base: Optional[dict], options: RunConfig):
         super().__init__()
         self._output = output
-        self._retry_failed = retry_failed
+        self._base = base
+        self._options = options
 
     def expand(self, sources):
         lookup = (sources.pipeline
                   | "Output" >> beam.Create([self._output])
-                  | "OpenLookup" >> beam.Map(_lookup))
+                  | "OpenLookup" >> beam.Map(_open_lookup, self._base))
         count = sources | "Count" >> beam.combiners.Count.Globally()
         return (sources
                 | "ByBuckets" >> beam.Map(_bucket_range, beam.pvalue.AsSingleton(count))
                 | "GroupByBuckets" >> beam.GroupByKey()
                 | "Select" >> beam.FlatMap(_select, beam.pvalue.AsSingleton(lookup),
-                                           self._retry_failed))
+                                           self._options.retry_failed))

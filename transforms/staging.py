@@ -15,7 +15,7 @@ not once a whole bundle is staged.
 Staging files lie in the run's own folder (transforms/runs.py), which its commit removes once
 every shard is written, its failure removes, and, after a kill, the next lease holder sweeps.
 Without a lease (tests of a transform alone) they go under OUT/staging/ and carry
-storage.TMP_MARK, so `remove_temporaries` finds them.
+layout.TMP_MARK, so `remove_temporaries` finds them.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
 from transforms.dataset.heartbeat import keep_alive
-from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
+from transforms.dataset.layout import STAGING_DIR, TMP_MARK
+from transforms.storage import filesystem, is_local, join
 
 ROLL_TRIPLES = 64  # a caption batch's worth
 ROLL_BYTES = 64 * 2**20
