@@ -28,6 +28,7 @@ from transforms.change_map import from_npy
 from transforms.dataset.layout import (INDEX, PAIRS_MANIFEST, SHARDS_DIR, STAGING_DIR, STATS,
                                        TMP_MARK, VIDEOS_MANIFEST, version_folder)
 from transforms.dataset import lease
+from transforms.dataset.index import read_index
 from transforms.dataset.known import Lookup
 from transforms.storage import filesystem, join
 
@@ -98,10 +99,8 @@ def validate(folder: str, since: Optional[int] = None) -> List[str]:
     bounded whatever the dataset's size. With `since`, checks only what the versions after
     `since` added: their shards, their manifest parts, their counts against their rows."""
     fs, root = filesystem(folder)
-    try:
-        with fs.open(join(root, INDEX), "rt") as handle:
-            index = json.load(handle)
-    except FileNotFoundError:
+    index = read_index(folder)
+    if index is None:
         return [f"{INDEX} is missing: the dataset was never completed"]
     problems: List[str] = []
     listed = parts.listed_parts(index)
