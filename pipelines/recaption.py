@@ -141,13 +141,9 @@ def _video_batches(dataset: str, index: dict, kept: Dict[str, int]) -> Iterator[
     for batch in parts.scan(dataset, index, "videos"):
         rows = []
         for row in batch.to_pylist():
-            status, reason = row["status"], row["reason"]
-            if status != "failed":
-                count = kept.get(row["video_id"], 0)
-                status, reason = ("ok", None) if count else ("no_pairs",
-                                                             reason or "all_pairs_dropped")
-            rows.append({**row, "num_kept": kept.get(row["video_id"], 0), "status": status,
-                         "reason": reason})
+            count = kept.get(row["video_id"], 0)
+            status, reason = manifests.restated_status(row, count)
+            rows.append({**row, "num_kept": count, "status": status, "reason": reason})
         yield pa.Table.from_pylist(rows, schema=manifests.VIDEOS)
 
 
