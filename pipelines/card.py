@@ -51,7 +51,7 @@ def _config_items(config):
             value = getattr(values, field.name)
             if section == "write" and field.name == "output":
                 value = OUTPUT_PLACEHOLDER
-            yield section, field.name, value, default
+            yield build_options.SHOWN_SECTION.get(section, section), field.name, value, default
 
 
 def command_line(config, beam_args: Iterable[str] = ()) -> str:

@@ -39,9 +39,9 @@ SECTIONS = {
     "run": RunConfig,
     "lease": LeaseConfig,
 }
-# Sections whose flags --help lists under another's name: the run options beside the writer's,
-# where a config file may also nest them (`write: {mode: refresh}`).
-HELP_SECTION = {"run": "write"}
+# Sections that --help and the dataset card list under another's name: the run options beside
+# the writer's, where a config file may also nest them (`write: {mode: refresh}`).
+SHOWN_SECTION = {"run": "write"}
 # Flags whose names read better than their field names.
 FLAG_NAMES = {"inputs": "input"}
 CAPTION_HELP = {
@@ -127,7 +127,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
         default = field.default if field.default is not dataclasses.MISSING else None
         # No argparse default: a flag left out must not override a config file's value.
         add_field_flag(parser, flag, field.name, kind, None,
-                       f"[{HELP_SECTION.get(section, section)}] {help_text} (default: {default})")
+                       f"[{SHOWN_SECTION.get(section, section)}] {help_text} (default: {default})")
 
 
 def add_field_flag(parser: argparse.ArgumentParser, flag: str, dest: str, kind, default,

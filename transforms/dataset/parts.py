@@ -1,7 +1,7 @@
 """A dataset's manifests in parts, listed by the index the way table formats list data files.
 
 Each run writes its own rows once, as one part under its version folder: `videos.parquet`,
-`pairs.parquet`, `known.parquet` (its videos by URI bucket, transforms/known.py) and
+`pairs.parquet`, `known.parquet` (its videos by URI bucket, transforms/dataset/known.py) and
 `part.json` (the part's counts and the rows it supersedes). A version's index lists the parts
 it is made of, oldest first: a refresh lists the old parts and its own, and rewrites none.
 
@@ -12,7 +12,7 @@ streaming the parts drops superseded rows without a pass over the others.
 
 Datasets written before parts list one videos.parquet and pairs.parquet per version
 (`index["manifests"]`); they read as one part, and their first refresh converts the index
-(transforms/finalize.py).
+(transforms/dataset/commit.py).
 """
 from __future__ import annotations
 
