@@ -21,7 +21,8 @@ from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
-from transforms.lease import LeaseConfig
+from transforms.dataset.lease import LeaseConfig
+from transforms.dataset.run_config import RunConfig
 from transforms.caption.config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
@@ -36,8 +37,12 @@ SECTIONS = {
     "qc": CaptionQcConfig,
     "select": SelectConfig,
     "write": WriteConfig,
+    "run": RunConfig,
     "lease": LeaseConfig,
 }
+# Sections that --help and the dataset card list under another's name: the run options beside
+# the writer's, where a config file may also nest them (`write: {mode: refresh}`).
+SHOWN_SECTION = {"run": "write"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +55,7 @@ class BuildConfig:
     qc: CaptionQcConfig
     select: SelectConfig
     write: WriteConfig
+    run: RunConfig = RunConfig()
     skip_preflight: bool = False
     lease: LeaseConfig = LeaseConfig()
     allow_empty_input: bool = False
@@ -76,7 +82,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
     _fields()  # refuses a field name two sections share: they would be one flag
     for section, cls in SECTIONS.items():
         if section in sections:
-            add_dataclass_flags(parser, cls, section=section)
+            add_dataclass_flags(parser, cls, section=SHOWN_SECTION.get(section, section))
 
 
 def load_yaml(path: str) -> Dict[str, Any]:
@@ -135,15 +141,16 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         sample=make(SampleConfig, values), filter=make(FilterConfig, values),
         caption=None if no_caption else make(CaptionConfig, values),
         qc=make(CaptionQcConfig, values), select=make(SelectConfig, values),
-        write=make(WriteConfig, values), skip_preflight=skip_preflight,
+        write=make(WriteConfig, values), run=make(RunConfig, values), skip_preflight=skip_preflight,
         lease=make(LeaseConfig, values), allow_empty_input=allow_empty_input)
 
 
 def recaption_configs(args: argparse.Namespace, dataset: str):
-    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags."""
+    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags (a caption
+    run refreshes: its shards go after the committed ones)."""
     values = given(args)
     option_values.check(values)
     if not values.get("model"):
         raise ValueError("no model: give --model (hub id, folder or URL)")
     return (make(CaptionConfig, values), make(CaptionQcConfig, values),
-            make(SelectConfig, values), WriteConfig(output=dataset, mode="refresh"))
+            make(SelectConfig, values), WriteConfig(output=dataset))

@@ -16,7 +16,8 @@ from pipelines.config import BuildConfig
 from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
-from transforms.existing import read_index
+from transforms.dataset.index import read_index
+from transforms.dataset.layout import MARKERS
 from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
 
@@ -47,7 +48,7 @@ def check_output(config: BuildConfig) -> Optional[str]:
 def check_existing(config: BuildConfig) -> Optional[str]:
     """A refresh extends the committed dataset: its samples must be of a version this one reads
     (its shards stay as they are; the new ones are written in the current version)."""
-    if config.write.mode != "refresh":
+    if config.run.mode != "refresh":
         return None
     index = read_index(config.write.output)
     if index is None:
@@ -105,15 +106,10 @@ def check_output_scheme(config: BuildConfig) -> Optional[str]:
     return f"the output cannot be written: {unusable}" if unusable else None
 
 
-# What an idp-corpus output folder may hold before its first commit (a killed run's leftovers,
-# another run's lease): a folder with none of these and other files in it is someone else's.
-DATASET_MARKERS = frozenset({"index.json", "staging", "versions", "lease", "runs"})
-
-
 def check_foreign(config: BuildConfig) -> Optional[str]:
     """A non-empty folder that is not an idp-corpus dataset is not written into (its
     shards/shard-000000.tar would be overwritten) unless --mode overwrite says so."""
-    if config.write.mode == "overwrite":
+    if config.run.mode == "overwrite":
         return None
     fs, path = filesystem(config.write.output)
     try:
@@ -124,7 +120,7 @@ def check_foreign(config: BuildConfig) -> Optional[str]:
     except (OSError, ValueError):
         return None  # check_output says why it cannot be used
     names = {name for name in names if not name.startswith(".")}
-    if not names or names & DATASET_MARKERS:
+    if not names or names & MARKERS:
         return None
     return (f"the output {config.write.output!r} is a non-empty folder that is not an "
             f"idp-corpus dataset (it holds {', '.join(sorted(names)[:5])}); write to a new or "

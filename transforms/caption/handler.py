@@ -42,7 +42,7 @@ class IdpModelHandler(ModelHandler[CaptionInput, Caption, IdpModel]):
     def load_model(self) -> IdpModel:
         import torch
 
-        from transforms.heartbeat import keep_alive
+        from transforms.dataset.heartbeat import keep_alive
         # A worker that only captions (Dataflow's GPU pool) works for the run too: its lease
         # must stay live while the launcher is gone.
         keep_alive(self._run)
