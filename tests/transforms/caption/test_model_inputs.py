@@ -4,11 +4,11 @@ import pytest
 import torch
 from transformers import AutoProcessor
 
-from transforms.idp_inputs import (PairInputs, decode_for_model, halve_toward_model_size,
-                                   input_short_side)
+from transforms.caption.model_inputs import (PairInputs, decode_for_model,
+                                             halve_toward_model_size, input_short_side)
 from transforms.shard_read import decode_jpeg
 from transforms.jpeg import encode_jpeg
-from transforms.prompt import DEFAULT_PROMPT, render_prompt
+from transforms.caption.prompt import DEFAULT_PROMPT, render_prompt
 
 
 def smooth_frame(height, width, seed=0):

@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from transforms.prompt import render_prompt
+from transforms.caption.prompt import render_prompt
 
 PREP_THREADS = 8  # decoding and resizing threads (PIL and OpenCV release the GIL)
 AnyImage = Union[np.ndarray, bytes]  # an RGB array, or a JPEG's bytes
