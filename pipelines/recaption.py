@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from transforms.dataset import heartbeat, lease, parts
 from transforms.caption.stage import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from fixtures.tiny_vlm import build_tiny_vlm
-from fixtures.videos import scene_video
+from synthetic_inputs.tiny_vlm import build_tiny_vlm
+from synthetic_inputs.videos import scene_video
 
 # A 120-frame video: the square moves in frames 30-39 and 80-89, the scene cuts at frame 60,
 # everything else is static.
@@ -58,13 +58,13 @@ def build():
 
 @pytest.fixture(scope="session")
 def footage_clips(tmp_path_factory):
-    """(folder, {clip: extra ffmpeg filter of its reference}) of fixtures/footage.py's clips:
+    """(folder, {clip: extra ffmpeg filter of its reference}) of tests/footage.py's clips:
     rotated, anamorphic, interlaced, newer codecs. Skips without the ffmpeg command."""
     import subprocess
 
     import av
 
-    from fixtures import footage
+    from tests import footage
     if footage.FFMPEG is None:
         pytest.skip("needs the ffmpeg command")
     encoders = subprocess.run([footage.FFMPEG, "-hide_banner", "-encoders"],

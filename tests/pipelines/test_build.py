@@ -8,7 +8,7 @@ import webdataset as wds
 
 from pipelines.readers import open_dataset
 from schemas import manifests
-from schemas.sample import is_valid_metadata
+from schemas.shard_layout import is_valid_metadata
 
 
 @pytest.fixture(scope="module")

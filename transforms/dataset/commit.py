@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
 from transforms.dataset import heartbeat, lease, manifest_stats, parts, runs
 from transforms.dataset.index import check_base, publish
 from transforms.dataset.known import Lookup
