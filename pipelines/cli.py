@@ -12,7 +12,6 @@ from pipelines import command_options as opts
 from pipelines import config as build_options
 from pipelines import failure
 from pipelines.flags import add_dataclass_flags, given, make
-from transforms.caption_config import CaptionConfig
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -77,6 +76,7 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     import apache_beam as beam
     from pipelines.build import pipeline_options
     from pipelines.score import compose
+    from transforms.idp_model import CaptionConfig
     values = given(args)
     if not values.get("prompt"):
         values.pop("prompt", None)  # an empty --prompt: the build's
@@ -216,8 +216,9 @@ def parser() -> argparse.ArgumentParser:
                     "folder. Other options go to Apache Beam.")
     add_dataclass_flags(score, opts.ScoreArgs, require_missing=True, show_default=False,
                         parser_defaults=True)
-    add_dataclass_flags(score, CaptionConfig, SCORE_FIELDS, require_missing=True,
-                        show_default=False, parser_defaults=True, command_help=SCORE_HELP)
+    add_dataclass_flags(score, build_options.SECTIONS["caption"], SCORE_FIELDS,
+                        require_missing=True, show_default=False, parser_defaults=True,
+                        command_help=SCORE_HELP)
     score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
     add_dataclass_flags(validate, opts.ValidateArgs, show_default=False, parser_defaults=True)
