@@ -12,6 +12,7 @@ from pipelines import command_options as opts
 from pipelines import config as build_options
 from pipelines import failure
 from pipelines.flags import add_dataclass_flags, given, make
+from transforms.caption.config import CaptionConfig
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -76,7 +77,6 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     import apache_beam as beam
     from pipelines.build import pipeline_options
     from pipelines.score import compose
-    from transforms.idp_model import CaptionConfig
     values = given(args)
     if not values.get("prompt"):
         values.pop("prompt", None)  # an empty --prompt: the build's
@@ -149,9 +149,9 @@ def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
                                                                   "break_lease")
                            if getattr(args, name) is not None})
     try:
-        with holding(args.dataset, lease, beam_args) as run:
+        with holding(args.dataset, lease, beam_args) as (run, base):
             with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-                compose(pipeline, args.dataset, caption, qc, select, write, run)
+                compose(pipeline, args.dataset, caption, qc, select, write, run, base)
     except PreflightError as error:
         print(f"idp-corpus caption: nothing was started: {error}", file=sys.stderr)
         return 2
@@ -216,9 +216,8 @@ def parser() -> argparse.ArgumentParser:
                     "folder. Other options go to Apache Beam.")
     add_dataclass_flags(score, opts.ScoreArgs, require_missing=True, show_default=False,
                         parser_defaults=True)
-    add_dataclass_flags(score, build_options.SECTIONS["caption"], SCORE_FIELDS,
-                        require_missing=True, show_default=False, parser_defaults=True,
-                        command_help=SCORE_HELP)
+    add_dataclass_flags(score, CaptionConfig, SCORE_FIELDS, require_missing=True,
+                        show_default=False, parser_defaults=True, command_help=SCORE_HELP)
     score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
     add_dataclass_flags(validate, opts.ValidateArgs, show_default=False, parser_defaults=True)

@@ -10,7 +10,7 @@ from typing import List
 
 from pipelines.flags import add_dataclass_flags, given, make, option
 from training.config import TrainConfig
-from pipelines.config import SECTIONS
+from transforms.caption.config import CaptionConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +58,8 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
     from training.evaluate import evaluate, items_from_examples, items_from_manifest
     from training.examples import read_examples
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.prompt import DEFAULT_PROMPT
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.prompt import DEFAULT_PROMPT
     prompt = args.prompt or DEFAULT_PROMPT
     if os.path.splitext(args.data)[1] in (".jsonl", ".json", ".parquet", ".csv"):
         items = items_from_manifest(args.data)
@@ -98,11 +98,11 @@ def add_training_commands(commands) -> None:
                     "preference and verifier accuracy of an IDP model. DATA is a JSONL/Parquet "
                     "manifest (id, before, after, action, optional inverse, candidates, answer; "
                     "as `idp-corpus synth` writes pairs.jsonl) or labelled shards.")
-    add_dataclass_flags(evaluate, SECTIONS["caption"], ["model"], require_missing=True,
+    add_dataclass_flags(evaluate, CaptionConfig, ["model"], require_missing=True,
                         show_default=False, parser_defaults=True, command_help=EVAL_HELP)
     add_dataclass_flags(evaluate, EvalArgs, require_missing=True, show_default=False,
                         parser_defaults=True)
-    add_dataclass_flags(evaluate, SECTIONS["caption"],
+    add_dataclass_flags(evaluate, CaptionConfig,
                         ["batch_size", "max_new_tokens", "device", "prompt", "prompt_template"],
                         show_default=False, parser_defaults=True, command_help=EVAL_HELP)
     evaluate.set_defaults(handler=_eval)
