@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Dict, Optional
+from typing import Optional
 
 import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
                                                   StandardOptions)
 
@@ -29,6 +28,7 @@ from transforms.existing import SkipKnown, read_index
 from transforms.known_ids import RefuseTakenIds
 from transforms.filter import FilterPairs
 from transforms.finalize import Finalize
+from transforms.metrics import run_totals
 from transforms.staging import StageTriples
 from transforms.storage import filesystem, join
 from transforms.write import WriteShards, human_label, to_triple
@@ -94,15 +94,6 @@ def pipeline_options(beam_args) -> PipelineOptions:
     return options
 
 
-def run_counters(result) -> Dict[str, int]:
-    """This run's idp_corpus counters (videos skipped, decoded, dropped per reason, written)."""
-    totals: Dict[str, int] = {}
-    for counter in result.metrics().query(MetricsFilter().with_namespace("idp_corpus"))["counters"]:
-        value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
-    return dict(sorted(totals.items()))
-
-
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
     """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
     if not config.skip_preflight:
@@ -119,4 +110,4 @@ def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline
     index = read_index(config.write.output)
     fs, path = filesystem(join(config.write.output, index["stats"]))
     with fs.open(path, "rt") as handle:
-        return {"dataset": json.load(handle), "run": run_counters(result)}
+        return {"dataset": json.load(handle), "run": run_totals(result)}

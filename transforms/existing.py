@@ -12,6 +12,7 @@ from typing import Iterable, Optional, Tuple
 import apache_beam as beam
 
 from schemas.records import VideoSource
+from transforms import metrics
 from transforms import parts
 from transforms.known import NUM_BUCKETS, Lookup, bucket
 from transforms.parts import known_files
@@ -55,16 +56,16 @@ def _select(group: Tuple[int, Iterable[VideoSource]], lookup: Lookup, retry_fail
 def _select_one(source: VideoSource, row: Optional[dict], retry_failed: str):
     if retry_failed:  # only earlier failures; new videos wait for a plain refresh
         if row is not None and should_retry(row, retry_failed):
-            beam.metrics.Metrics.counter("idp_corpus", "videos_retried").inc()
+            metrics.count("videos_retried")
             yield source
         return
     if row is None:
         yield source
     elif (row["size"], row["mtime"]) == (source.size, source.mtime):
-        beam.metrics.Metrics.counter("idp_corpus", "videos_already_in_dataset").inc()
+        metrics.count("videos_already_in_dataset")
     else:
         # Its old samples sit in immutable shards; a rebuild (--mode overwrite) takes the change.
-        beam.metrics.Metrics.counter("idp_corpus", "videos_changed_not_reprocessed").inc()
+        metrics.count("videos_changed_not_reprocessed")
 
 
 def _bucket_range(source: VideoSource, count: int) -> Tuple[int, VideoSource]:

@@ -18,6 +18,7 @@ import apache_beam as beam
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
+from transforms import metrics
 from transforms.change_map import change_map, to_npy
 from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
 from transforms.heartbeat import keep_alive
@@ -164,8 +165,8 @@ class _WriteShardFn(beam.DoFn):
         info = write_shard(join(self._config.output, SHARDS_DIR, name), triples,
                            run.tmp if run is not None else None,
                            exclusive=run is not None and self._config.mode == "refresh")
-        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
-        beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
+        metrics.count("triples_written", len(triples))
+        metrics.count("shards_written")
         yield info
         for triple in triples:
             yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
