@@ -16,12 +16,12 @@ from typing import Iterable, List, Sequence
 
 from pipelines import config as build_options
 from pipelines.flags import flag_of
-from pipelines.readers import WIDS_INDEX, Dataset
+from pipelines.readers import Dataset
 from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
-from transforms.parts import PLAIN_COPY_MAX_ROWS
+from transforms.dataset.layout import CARD, WIDS_INDEX
+from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes
 
-CARD = "README.md"
 OUTPUT_PLACEHOLDER = "DATASET"  # the card never names the folder it sits in
 PACKAGES = ("idp-corpus", "apache-beam", "torch", "transformers", "webdataset", "decord", "av",
             "opencv-python-headless", "pillow", "pyarrow", "numpy")
@@ -48,7 +48,7 @@ def _config_items(config):
             value = getattr(values, field.name)
             if section == "write" and field.name == "output":
                 value = OUTPUT_PLACEHOLDER
-            yield section, field.name, value, default
+            yield build_options.SHOWN_SECTION.get(section, section), field.name, value, default
 
 
 def command_line(config, beam_args: Iterable[str] = ()) -> str:

@@ -12,7 +12,7 @@ from pipelines import command_options as opts
 from pipelines import config as build_options
 from pipelines import failure
 from pipelines.flags import add_dataclass_flags, given, make
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -149,9 +149,9 @@ def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
                                                                   "break_lease")
                            if getattr(args, name) is not None})
     try:
-        with holding(args.dataset, lease, beam_args) as run:
+        with holding(args.dataset, lease, beam_args) as (run, base):
             with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-                compose(pipeline, args.dataset, caption, qc, select, write, run)
+                compose(pipeline, args.dataset, caption, qc, select, write, run, base)
     except PreflightError as error:
         print(f"idp-corpus caption: nothing was started: {error}", file=sys.stderr)
         return 2

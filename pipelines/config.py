@@ -21,8 +21,9 @@ from transforms.caption_qc import CaptionQcConfig
 from transforms.decode_core import DecodeConfig
 from transforms.discover import DiscoverConfig
 from transforms.filter import FilterConfig
-from transforms.lease import LeaseConfig
-from transforms.caption_config import CaptionConfig
+from transforms.dataset.lease import LeaseConfig
+from transforms.dataset.run_config import RunConfig
+from transforms.caption.config import CaptionConfig
 from transforms.sample import SampleConfig
 from transforms.select import SelectConfig
 from transforms.write import WriteConfig
@@ -36,28 +37,12 @@ SECTIONS = {
     "qc": CaptionQcConfig,
     "select": SelectConfig,
     "write": WriteConfig,
+    "run": RunConfig,
     "lease": LeaseConfig,
 }
-CAPTION_HELP = {
-    "model": "IDP model: Hugging Face hub id, local folder or fsspec URL of a saved model",
-    "revision": "model revision (branch, tag or commit) to load",
-    "prompt": "prompt text asking for the action between the two images",
-    "prompt_template": "model text around the prompt for a processor without a chat template, "
-                       "'{image}' twice (before, after) and '{prompt}' once, e.g. "
-                       "'{image}{image}{prompt}' (default: the chat template or the family's "
-                       "documented format)",
-    "batch_size": "largest batch of pairs per generate call",
-    "min_batch_size": "smallest batch of pairs per generate call",
-    "max_new_tokens": "most tokens generated per action",
-    "device": "auto (cuda when available), cpu or cuda",
-    "dtype": "auto (bfloat16 on cuda, float32 on cpu) or a torch dtype name",
-    "share_across_processes": "load one model per machine shared by all SDK processes "
-                              "(default: on cuda only)",
-    "trust_remote_code": "allow the model's own Python code to run (off unless asked)",
-    "accelerator": "Beam accelerator resource hint for the caption stage only, on Dataflow "
-                   "(right fitting), e.g. 'type:nvidia-l4;count:1;machine_type:g2-standard-8;"
-                   "install-nvidia-driver' ('' for none)",
-}
+# Sections that --help and the dataset card list under another's name: the run options beside
+# the writer's, where a config file may also nest them (`write: {mode: refresh}`).
+SHOWN_SECTION = {"run": "write"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +55,7 @@ class BuildConfig:
     qc: CaptionQcConfig
     select: SelectConfig
     write: WriteConfig
+    run: RunConfig = RunConfig()
     skip_preflight: bool = False
     lease: LeaseConfig = LeaseConfig()
     allow_empty_input: bool = False
@@ -96,7 +82,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections) -> None:
     _fields()  # refuses a field name two sections share: they would be one flag
     for section, cls in SECTIONS.items():
         if section in sections:
-            add_dataclass_flags(parser, cls, section=section, fallback_help=CAPTION_HELP)
+            add_dataclass_flags(parser, cls, section=SHOWN_SECTION.get(section, section))
 
 
 def load_yaml(path: str) -> Dict[str, Any]:
@@ -155,15 +141,16 @@ def build_config(args: argparse.Namespace) -> BuildConfig:
         sample=make(SampleConfig, values), filter=make(FilterConfig, values),
         caption=None if no_caption else make(CaptionConfig, values),
         qc=make(CaptionQcConfig, values), select=make(SelectConfig, values),
-        write=make(WriteConfig, values), skip_preflight=skip_preflight,
+        write=make(WriteConfig, values), run=make(RunConfig, values), skip_preflight=skip_preflight,
         lease=make(LeaseConfig, values), allow_empty_input=allow_empty_input)
 
 
 def recaption_configs(args: argparse.Namespace, dataset: str):
-    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags."""
+    """(caption, qc, select, write) configs for `idp-corpus caption` from its flags (a caption
+    run refreshes: its shards go after the committed ones)."""
     values = given(args)
     option_values.check(values)
     if not values.get("model"):
         raise ValueError("no model: give --model (hub id, folder or URL)")
     return (make(CaptionConfig, values), make(CaptionQcConfig, values),
-            make(SelectConfig, values), WriteConfig(output=dataset, mode="refresh"))
+            make(SelectConfig, values), WriteConfig(output=dataset))

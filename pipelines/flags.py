@@ -55,8 +55,7 @@ def default_of(field: dataclasses.Field) -> Any:
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls, names: Optional[Iterable[str]] = None,
                         *, section: Optional[str] = None, require_missing: bool = False,
                         show_default: bool = True, parser_defaults: bool = False,
-                        command_help: Optional[Mapping[str, str]] = None,
-                        fallback_help: Optional[Mapping[str, str]] = None) -> None:
+                        command_help: Optional[Mapping[str, str]] = None) -> None:
     """An argument for each field of `cls` (or of the `names` among them, in that order).
 
     section: the config section the help names first (`[sample] ...`).
@@ -66,7 +65,6 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls, names: Optional[It
     parser_defaults: a flag left out parses as the dataclass default instead of None.
     command_help: help text this command says instead of the field's (a field read in another
         sense).
-    fallback_help: help for fields whose metadata has none.
     """
     by_name = dict((field.name, (field, hint)) for field, hint in fields_with_hints(cls))
     for name in (names if names is not None else by_name):
@@ -75,7 +73,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls, names: Optional[It
             require_missing and field.default is dataclasses.MISSING)
         text = (command_help or {}).get(name)
         if text is None:
-            text = field.metadata.get("help") or (fallback_help or {}).get(name, "")
+            text = field.metadata.get("help", "")
         if section:
             text = f"[{section}] {text}"
         if show_default and not required:

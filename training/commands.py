@@ -10,7 +10,7 @@ from typing import List
 
 from pipelines.flags import add_dataclass_flags, given, make, option
 from training.config import TrainConfig
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +58,8 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
     from training.evaluate import evaluate, items_from_examples, items_from_manifest
     from training.examples import read_examples
-    from transforms.idp_model import IdpModelHandler
-    from transforms.prompt import DEFAULT_PROMPT
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.prompt import DEFAULT_PROMPT
     prompt = args.prompt or DEFAULT_PROMPT
     if os.path.splitext(args.data)[1] in (".jsonl", ".json", ".parquet", ".csv"):
         items = items_from_manifest(args.data)
