@@ -15,9 +15,9 @@ batches for every mode:
             batch's JPEGs (quality 95) read from a staging file and decoded on the prepare
             threads
   staged2   the same from two threads at once
-  previous  the handler with the input preparation it had before the shared prompt tokens and
-            the OpenCV halving (the processor on every pair's text and full frames)
-  prepare   IdpModel.inputs alone (the CPU half of the handler), now and previous
+  previous  the handler without the shared prompt tokens and the OpenCV halving (the processor
+            on every pair's text and full frames): the baseline those two are measured against
+  prepare   IdpModel.inputs alone (the CPU half of the handler), as shipped and as `previous`
 It needs no Beam: where apache_beam is missing (a bare GPU box) a two-name stand-in of
 apache_beam.ml.inference.base is installed, enough for the handler's module to import.
 """
@@ -171,9 +171,8 @@ def stage_pairs(pairs, folder: str, quality: int = 95):
 
 
 def previous_inputs(self, befores, afters, prompt):
-    """IdpModel.inputs as it ran before the shared prompt tokens: the processor on every pair's
-    text and on full frames (its PIL pre-shrink never ran under transformers 5, whose image
-    processors hold their size as a SizeDict, which the size check did not recognise)."""
+    """IdpModel.inputs without the shared prompt tokens and the halving: the processor on every
+    pair's text and on full frames."""
     from transforms.caption.prompt import render_prompt
     text = render_prompt(self.processor, prompt)
     images = [image for pair in zip(befores, afters) for image in pair]

@@ -4,7 +4,7 @@ for the source tree on PYTHONPATH.
 
     PYTHONPATH=TREE python benchmarks/display_cost.py [--cache DIR] [--repeat 3] [--what ...]
 
-  open         opening a video (PyAVVideo: the probe), best of 20: the first frame it now decodes
+  open         opening a video (PyAVVideo: the probe), best of 20, with the first frame it decodes
                for the display matrix
   progressive  720p and 1080p 10 s H.264 (benchmarks/synth.py), samplers keyframes and stride:
                run it on this tree and on a checkout of the commit before it

@@ -43,9 +43,9 @@ def _check_complete(videos: List[VideoOutcome], pairs: List[PairOutcome],
                     shards: List[Dict]) -> None:
     """Every sampled pair has exactly one outcome, and every kept pair is in a shard.
 
-    Seen once on the local multi-process runner (Beam 2.77, a loaded 2-core machine): 1,634 of
-    32,000 pairs of a build vanished between decoding and writing, with no error; the same
-    command again lost none.
+    A runner can lose elements without an error (the local multi-process runner on a loaded
+    machine does, rarely and not reproducibly); a commit would then publish a dataset that
+    silently lacks them.
     """
     outcomes = collections.Counter(pair.meta.source.video_id for pair in pairs)
     short = [video for video in videos if outcomes[video.source.video_id] != video.num_candidates]

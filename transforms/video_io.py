@@ -65,8 +65,9 @@ def downscale_gray(gray: np.ndarray, width: int, height: int) -> np.ndarray:
     """Anti-aliased downscale, cheap: halve by 2x2 averaging (OpenCV's fast area path) down to
     2-4x the target, blur 3x3 there, then one area step. One area resize from 720p costs 3x as
     much; and a box filter alone lets panning texture alias, doubling the frame-to-frame
-    histogram distance past the scene-cut threshold. This keeps the scores of the bilinear
-    scaler used before (docs/performance.md)."""
+    histogram distance past the scene-cut threshold. Motion and cut scores match those of a
+    bilinear RGB downscale then grey conversion (decord's path), so one set of thresholds holds
+    for both backends (docs/performance.md)."""
     import cv2
     while gray.shape[1] >= 4 * width and gray.shape[0] >= 4 * height:
         half_h, half_w = gray.shape[0] // 2, gray.shape[1] // 2

@@ -44,8 +44,8 @@ def test_text_summary_names_counts_reasons_and_actions(dataset, capsys):
     assert main(["inspect", str(folder)]) == 0
     text = capsys.readouterr().out
     assert f"triples   {committed.stats['triples']}" in text
-    # Every reason a pair or video was dropped for (with shots, the build's pairs no longer
-    # span the cut, so its drops are other reasons).
+    # Every reason a pair or video was dropped for (pairs are sampled within shots, so none
+    # spans the cut: the drops are for other reasons).
     reasons = committed.stats["pair_reasons"]
     assert reasons and all(reason in text for reason in reasons) and "decode_failed" in text
     assert "scores of kept triples" in text and "idp_score" in text
