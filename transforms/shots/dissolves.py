@@ -44,30 +44,33 @@ class DissolveFinder:
         if end not in tinies or not lengths:
             return None
         b = tinies[end]
-        if float(np.abs(tinies[end - lengths[0]] - b).mean()) < 0.02 * 255 and \
-                float(np.abs(tinies[end - lengths[-1]] - b).mean()) < 0.04 * 255:
+        if _mean_difference(tinies[end - lengths[0]], b) < 0.02 * 255 and \
+                _mean_difference(tinies[end - lengths[-1]], b) < 0.04 * 255:
             return None  # hardly anything changed over the shortest and the longest window
-        rows = (end - np.asarray(lengths)) % len(history.ring)
-        a = history.ring[rows]
+        starts = end - np.asarray(lengths)
+        a = history.ring[starts % len(history.ring)]
         far = np.abs(a - b).mean(axis=1) / 255.0
-        changed = np.abs(history.standard_ring[rows] - history.standard[end]).mean(axis=1)
+        changed = np.abs(history.standard_ring[starts % len(history.ring)]
+                         - history.standard[end]).mean(axis=1)
         steps = np.maximum.accumulate([history.step[end - k] for k in range(lengths[-1])])
         most = steps[np.asarray(lengths) - 1]  # the largest step inside each window
         possible = (far >= 0.04) & (changed >= config.dissolve_min_change) & (most <= 0.4 * far)
+        # Changing as fast over as long a time before the window: camera or subject motion.
+        earlier = starts - np.asarray(lengths)
+        known = possible & (earlier >= 0) & (earlier >= history.count - len(history.ring))
+        if known.any():
+            before = np.abs(a[known] - history.ring[earlier[known] % len(history.ring)])
+            possible[np.flatnonzero(known)[far[known] < 1.4 * before.mean(axis=1) / 255.0]] = False
         best = None
         for row in np.flatnonzero(possible):
-            length, start = lengths[row], end - lengths[row]
-            earlier = tinies.get(start - length)
-            if earlier is not None and \
-                    far[row] < 1.4 * float(np.abs(a[row] - earlier).mean() / 255.0):
-                continue  # changing as fast before it: camera or subject motion
-            coarse_a, coarse_b = self._coarse(a[row]), self._coarse(b)
+            length, start = lengths[row], int(starts[row])
+            coarse_a, coarse_b = history.coarse[start], history.coarse[end]
             if float((np.abs(coarse_a - coarse_b) > AREA_CHANGE_LEVELS).mean()) < \
                     config.dissolve_min_area:
                 continue  # a blend of a region only: an object fading in or out
             misfit = 0.0
             for share in (0.25, 0.5, 0.75):
-                inner = self._coarse(tinies[start + int(round(share * length))])
+                inner = history.coarse[start + int(round(share * length))]
                 misfit += float(np.abs(inner - ((1 - share) * coarse_a + share * coarse_b)).mean())
             fit = misfit / 3 / 255.0 / max(float(np.abs(coarse_a - coarse_b).mean()) / 255.0,
                                            1e-6)
@@ -101,11 +104,9 @@ class DissolveFinder:
             first, limit = first - 1, limit - 1
         return first, last
 
-    def _coarse(self, tiny: np.ndarray) -> np.ndarray:
-        width = self._history.width
-        image = tiny.reshape(-1, width)
-        return cv2.resize(image, (width // 4, max(1, image.shape[0] // 4)),
-                          interpolation=cv2.INTER_AREA)
+
+def _mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return cv2.norm(a, b, cv2.NORM_L1) / a.size
 
 
 def _edges(tiny: np.ndarray, width: int) -> float:
