@@ -37,10 +37,10 @@ class Decisions:
             if reach + 1 >= settled:
                 break  # a candidate still to come may join the group
             del self.candidates[:len(group)]
-            for first, last, kind, _ in _strongest_apart(group):
+            for first, last, kind, _, spanned in _strongest_apart(group):
                 if self.decided and first <= self.decided[-1].last + 1:
                     continue  # touches the transition before: the same one, decided already
-                if kind == "dissolve":
+                if kind == "dissolve" and not spanned:
                     floor = self.decided[-1].last + 2 if self.decided else 1
                     first, last = whole_blend(first, last, floor)
                 transition = Transition(first, last, kind)

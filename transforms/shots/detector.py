@@ -17,6 +17,7 @@ from transforms.shots.config import ShotConfig
 from transforms.shots.cuts import cut_at
 from transforms.shots.deciding import Decisions
 from transforms.shots.dissolves import DissolveFinder
+from transforms.shots.drifts import DriftFinder
 from transforms.shots.fades import FadeFinder
 from transforms.shots.history import FrameHistory
 from transforms.shots.transitions import Transition
@@ -34,6 +35,10 @@ class ShotDetector:
         self.lookahead = self._max_len + self._flash_frames + 4
         self._history = FrameHistory(self._max_len + self.lookahead + 8, config.blank_std)
         self._dissolves = DissolveFinder(self._history, config, fps)
+        # A run of raised change is judged once the frames after it that its baseline needs
+        # are in; no later than the lookahead after its first frame.
+        self._drifts = DriftFinder(self._history, config, self._dissolves.min_len,
+                                   self._max_len, self.lookahead - self._max_len)
         self._fades = FadeFinder(self._history, config, self._flash_frames, self._max_len)
         self._decisions = Decisions()
 
@@ -63,13 +68,18 @@ class ShotDetector:
         limit = index - self.lookahead
         for flat_start in self._fades.open_from:
             limit = min(limit, flat_start - self._max_len)
+        for run_start in self._drifts.open_from:
+            limit = min(limit, run_start)
         return limit
 
-    def push(self, gray: np.ndarray, warped: Optional[np.ndarray]) -> List[Transition]:
-        """Frame `count` (its small grey image, and the same frame warped onto the previous
-        one, None for the first); the transitions decided now."""
-        index = self._history.add(gray, warped)
+    def push(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
+             change: float = 0.0) -> List[Transition]:
+        """Frame `count` (its small grey image, the same frame warped onto the previous one,
+        None for the first, and the analysis pass's motion and cut distance for it); the
+        transitions decided now."""
+        index = self._history.add(gray, warped, motion, change)
         self._decisions.add(self._fades.at(index))
+        self._decisions.add(self._drifts.at(index))
         self._decisions.add(cut_at(self._history, self._config, self._flash_frames,
                                    index - self._flash_frames))
         if index % dissolves.EVERY == 0:
@@ -83,6 +93,7 @@ class ShotDetector:
         for index in range(max(0, end - self._flash_frames), end):
             self._decisions.add(cut_at(self._history, self._config, self._flash_frames, index))
         self._fades.end()
+        self._drifts.end()
         return self._decide(end + self._history.keep)
 
     def _decide(self, index: int) -> List[Transition]:

@@ -10,12 +10,15 @@ import cv2
 import numpy as np
 
 from transforms.shots.config import ShotConfig
-from transforms.shots.history import FrameHistory
+from transforms.shots.history import FrameHistory, correlation
 from transforms.shots.transitions import Candidate
 
 # Grey levels by which a coarse cell must change to count towards a dissolve's area.
 AREA_CHANGE_LEVELS = 8.0
 EVERY = 2  # windows are tried ending at every other frame: a blend spans many
+# Ends correlated at least this much are one picture whose light changed (a lamp brought up,
+# an exposure ramp), not two shots: the ends of true dissolves here correlate below 0.2.
+SAME_PICTURE = 0.9
 
 
 def window_lengths(config: ShotConfig, fps: float) -> Tuple[int, int, int]:
@@ -79,6 +82,8 @@ class DissolveFinder:
             middle = tinies[start + length // 2]
             if _edges(middle, history.width) < 0.7 * _edges((a[row] + b) / 2, history.width):
                 continue  # blurred, not blended: a whip pan
+            if same_picture(a[row], b):
+                continue
             # Any stretch of a blend is a blend too: of those that fit, the longer is the whole.
             rank = fit - self._length_bonus * length
             if best is None or rank < best.rank:
@@ -103,6 +108,11 @@ class DissolveFinder:
                 and first - 1 in step:
             first, limit = first - 1, limit - 1
         return first, last
+
+
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """The two tiny frames are one picture, brighter or darker or with more contrast."""
+    return correlation(a, b) > SAME_PICTURE
 
 
 def _mean_difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -34,6 +34,13 @@ def spread_residual(warped: np.ndarray, warped_stats, previous: np.ndarray,
     return float((ordered[7] + ordered[8]) / np.float32(2))  # the median of 16
 
 
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two frames' pixels; 0 where one is flat (it has none)."""
+    if float(a.std()) == 0.0 or float(b.std()) == 0.0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def mean_std(image: np.ndarray):
     mean, std = cv2.meanStdDev(image)
     return float(mean[0, 0]), float(std[0, 0])
@@ -41,13 +48,15 @@ def mean_std(image: np.ndarray):
 
 class FrameHistory:
     """Per frame, for the last `keep` frames: the tiny image (TINY_WIDTH wide, flattened), the
-    same standardised and shrunk 4x (`coarse`), its standard deviation, the plain step from the
-    frame before (0..1) and the flow-compensated standardised residual (0 on flat frames, where
-    it means nothing)."""
+    same standardised, its standard deviation, the plain step from the frame before (0..1), the
+    flow-compensated standardised residual (0 on flat frames, where it means nothing), and the
+    analysis pass's own two signals: the flow's mean magnitude (`motion`, analysis pixels) and
+    the cut distance the scene-cut filter judges pairs by (`change`, transforms/motion.py)."""
 
     def __init__(self, keep: int, blank_std: float):
         self.keep = keep
         self.width = TINY_WIDTH
+        self.gray_width = 0  # the analysis frames' width, which motion is measured in
         self.count = 0
         self.tiny: Dict[int, np.ndarray] = {}
         self.standard: Dict[int, np.ndarray] = {}
@@ -55,15 +64,20 @@ class FrameHistory:
         self.step: Dict[int, float] = {}
         self.std: Dict[int, float] = {}
         self.coarse: Dict[int, np.ndarray] = {}  # the tiny image shrunk 4x: what blends fit on
+        self.motion: Dict[int, float] = {}
+        self.change: Dict[int, float] = {}
         self.ring: Optional[np.ndarray] = None  # the tiny frames as rows, for many windows at once
         self.standard_ring: Optional[np.ndarray] = None
         self._blank_std = blank_std
         self._previous = None  # (the last small frame, its mean and standard deviation)
 
-    def add(self, gray: np.ndarray, warped: Optional[np.ndarray]) -> int:
-        """Frame `count` (its small grey image, and the same frame warped onto the previous
-        one, None for the first); its index."""
+    def add(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
+            change: float = 0.0) -> int:
+        """Frame `count` (its small grey image, the same frame warped onto the previous one,
+        None for the first, and its motion and cut distance); its index."""
         index = self.count
+        self.motion[index], self.change[index] = motion, change
+        self.gray_width = gray.shape[1]
         self.count += 1
         height = max(2, int(round(gray.shape[0] * TINY_WIDTH / gray.shape[1])))
         tiny = cv2.resize(gray, (TINY_WIDTH, height), interpolation=cv2.INTER_AREA)
@@ -93,5 +107,5 @@ class FrameHistory:
 
     def forget(self, index: int) -> None:
         for store in (self.tiny, self.standard, self.coarse, self.residual, self.step,
-                      self.std):
+                      self.std, self.motion, self.change):
             store.pop(index, None)

@@ -21,11 +21,14 @@ class Transition:
 
 
 class Candidate(NamedTuple):
-    """A transition found but not yet decided; `rank` orders blends (lower fits better)."""
+    """A transition found but not yet decided; `rank` orders blends (lower fits better);
+    `spanned`: its frames are the whole transition already (a blend found by its best-fitting
+    window is stretched to its whole span when decided)."""
     first: int
     last: int
     kind: str
     rank: float
+    spanned: bool = False
 
 
 def shots_of(transitions: List[Transition], num_frames: int) -> List[Tuple[int, int]]:
