@@ -7,11 +7,13 @@
 Two 1280x720 frames per pair, generation forced to exactly --new-tokens tokens (min = max), same
 batches for every mode:
   raw       model.generate on inputs already prepared and on the device (the GPU-only ceiling)
-  handler   IdpModelHandler.run_inference on FramePairs: preprocessing, generate, scoring, parsing
+  handler   IdpModelHandler.run_inference on in-memory pairs (as_input of FramePairs):
+            preprocessing, generate, scoring, parsing
   handler2  the same from two threads at once (two Beam workers sharing one model): one call's
             inputs are prepared while the other's batch generates
-  staged    the handler on StagedTriples, as the build hands it pairs: each batch's JPEGs
-            (quality 95) read from a staging file and decoded on the prepare threads
+  staged    the handler on staged pairs (as_input of StagedTriples), as in a build: each
+            batch's JPEGs (quality 95) read from a staging file and decoded on the prepare
+            threads
   staged2   the same from two threads at once
   previous  the handler with the input preparation it had before the shared prompt tokens and
             the OpenCV halving (the processor on every pair's text and full frames)
@@ -172,7 +174,7 @@ def previous_inputs(self, befores, afters, prompt):
     """IdpModel.inputs as it ran before the shared prompt tokens: the processor on every pair's
     text and on full frames (its PIL pre-shrink never ran under transformers 5, whose image
     processors hold their size as a SizeDict, which the size check did not recognise)."""
-    from transforms.prompt import render_prompt
+    from transforms.caption.prompt import render_prompt
     text = render_prompt(self.processor, prompt)
     images = [image for pair in zip(befores, afters) for image in pair]
     batch = self.processor(images=images, text=[text] * len(befores), padding=True,
@@ -198,8 +200,10 @@ def main(argv=None) -> dict:
 
     import torch
     ensure_beam_importable()
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.idp_runtime import IdpModel
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
+    from transforms.caption.model import IdpModel
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \
         else args.device
@@ -230,6 +234,7 @@ def main(argv=None) -> dict:
         handler = IdpModelHandler(config)
         idp = IdpModel(processor, model, device, None, max_batch=size)
         pairs = make_pairs(size, pool)
+        inputs = list(map(as_input, pairs))
         befores, afters = [p.before for p in pairs], [p.after for p in pairs]
         row = {"batch": size}
 
@@ -254,15 +259,15 @@ def main(argv=None) -> dict:
         if "handler" in modes:
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
-            row["handler_pairs_per_s"] = timed(lambda: list(handler.run_inference(pairs, idp)))
+            row["handler_pairs_per_s"] = timed(lambda: list(handler.run_inference(inputs, idp)))
             if cuda:
                 row["handler_peak_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30
         with tempfile.TemporaryDirectory() as folder:
-            staged = stage_pairs(pairs, folder)
+            staged = list(map(as_input, stage_pairs(pairs, folder)))
             if "staged" in modes:
                 row["staged_pairs_per_s"] = timed(
                     lambda: list(handler.run_inference(staged, idp)))
-            for mode, examples in (("handler2", pairs), ("staged2", staged)):
+            for mode, examples in (("handler2", inputs), ("staged2", staged)):
                 if mode in modes:
                     # Two worker threads sharing the model, as Beam runs them: one call
                     # prepares its inputs while the other's batch generates.
@@ -274,7 +279,7 @@ def main(argv=None) -> dict:
         if "previous" in modes:
             idp.inputs = types.MethodType(previous_inputs, idp)
             row["previous_pairs_per_s"] = timed(
-                lambda: list(handler.run_inference(pairs, idp)))
+                lambda: list(handler.run_inference(inputs, idp)))
             del idp.inputs
         if "prepare" in modes:
             for name, prepare in (("prepare", idp.inputs),
@@ -297,7 +302,7 @@ def main(argv=None) -> dict:
         idp = IdpModel(processor, model, device, None, max_batch=size)
         torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        list(handler.run_inference(make_pairs(2 * size, pool), idp))
+        list(handler.run_inference(list(map(as_input, make_pairs(2 * size, pool))), idp))
         sync()
         report["double_batch"] = {
             "pairs": 2 * size, "max_batch": size,

@@ -22,8 +22,10 @@ def main(argv=None) -> None:
     import torch
     from benchmarks.caption_gpu import build_model, ensure_beam_importable, frames, make_pairs
     ensure_beam_importable()
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.idp_runtime import IdpModel
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
+    from transforms.caption.model import IdpModel
 
     cuda = torch.cuda.is_available()
     device, dtype = ("cuda", torch.bfloat16) if cuda else ("cpu", torch.float32)
@@ -57,7 +59,8 @@ def main(argv=None) -> None:
                 **batch, do_sample=False, max_new_tokens=args.new_tokens,
                 output_logits=True, return_dict_in_generate=True))
         row["generate_and_score_s"], _ = seconds(lambda: idp._generate(batch, args.new_tokens))
-        row["handler_s"], _ = seconds(lambda: list(handler.run_inference(pairs, idp)))
+        inputs = list(map(as_input, pairs))
+        row["handler_s"], _ = seconds(lambda: list(handler.run_inference(inputs, idp)))
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
                           for k, v in row.items()}), flush=True)
 

@@ -20,7 +20,9 @@ def main() -> int:
     import transformers
     from fixtures.tiny_vlm import build_tiny_vlm
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
 
     print("torch", torch.__version__, "transformers", transformers.__version__,
           "gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
@@ -36,8 +38,8 @@ def main() -> int:
         meta = PairMeta(f"k{i}", VideoSource("u", f"v{i}", label=label),
                         VideoInfo(25.0, 2, 40, 32, "pyav"), 0, 1, "keyframes",
                         PairScores(0, 0, 0, 0, 0))
-        return FramePair(meta, rng.integers(0, 256, (*size, 3), np.uint8),
-                         rng.integers(0, 256, (*size, 3), np.uint8))
+        return as_input(FramePair(meta, rng.integers(0, 256, (*size, 3), np.uint8),
+                                  rng.integers(0, 256, (*size, 3), np.uint8)))
     pairs = [pair(i, label) for i, label in enumerate(labels)] + \
         [pair(i + 4, None) for i in range(4)]
     batched = {r.example.key: r.inference for r in handler.run_inference(pairs, model)}

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.readers import open_dataset
-from transforms import known, manifest_stats, parts
-from transforms.finalize import write_plain_copies
+from transforms.dataset import known, manifest_stats, parts
+from transforms.dataset.commit import write_plain_copies
+from transforms.dataset.layout import version_folder
 from transforms.storage import join, write_bytes
 
 PAIRS_PER_VIDEO = 10
@@ -92,7 +93,7 @@ def grow(root: str, pair_rows: int, videos_per_part: int = 5000) -> dict:
         version += 1
         video_table, pair_table = _part_tables(videos, pairs, sorted(rejected), version,
                                                videos_per_part)
-        folder = parts.version_folder(version)
+        folder = version_folder(version)
         entry = {"version": version, "videos": f"{folder}/videos.parquet",
                  "pairs": f"{folder}/pairs.parquet", "meta": f"{folder}/part.json",
                  "known": f"{folder}/known.parquet",
@@ -114,9 +115,9 @@ def grow(root: str, pair_rows: int, videos_per_part: int = 5000) -> dict:
         counts = manifest_stats.add(counts, added)
         have += pair_table.num_rows
     stats = {**dataset.stats, **counts}
-    write_bytes(join(root, parts.version_folder(version), "stats.json"), parts.json_bytes(stats))
+    write_bytes(join(root, version_folder(version), "stats.json"), parts.json_bytes(stats))
     grown = {**index, "version": version, "parts": listed, "known": known_files,
-             "stats": f"{parts.version_folder(version)}/stats.json"}
+             "stats": f"{version_folder(version)}/stats.json"}
     write_bytes(join(root, "index.json"), parts.json_bytes(grown))
     write_plain_copies(root, grown)
     return {"parts": len(listed), "pair_rows": have,

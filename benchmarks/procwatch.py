@@ -89,7 +89,8 @@ class Watch:
         model check (a child that loads the model once before the run)."""
         found: Dict[str, float] = {}
         for name, peak in self.peaks.values():
-            role = ("model_check_child" if "transforms.isolation" in name and "idp_model" in name
+            role = ("model_check_child"
+                    if "transforms.isolation" in name and "caption.handler" in name
                     else "decode_child" if "transforms.isolation" in name
                     else "beam_worker" if "sdk_worker" in name or "worker_main" in name
                     else "launcher" if "idp-corpus" in name or "pipelines.cli" in name

@@ -69,7 +69,8 @@ def to_layout_before_parts(folder: str) -> None:
     pairs.parquet holding every row, named by the index (what --baseline-code can read)."""
     import pyarrow.parquet as pq
     from pipelines.readers import open_dataset
-    from transforms.parts import json_bytes, version_folder
+    from transforms.dataset.layout import version_folder
+    from transforms.dataset.parts import json_bytes
     dataset = open_dataset(folder)
     index, stats = dataset.index, dataset.stats
     target = version_folder(index["version"])

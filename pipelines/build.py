@@ -5,12 +5,10 @@
 """
 from __future__ import annotations
 
-import json
 import logging
-from typing import Dict, Optional
+from typing import Optional
 
 import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (DirectOptions, PipelineOptions, WorkerOptions,
                                                   StandardOptions)
 
@@ -25,24 +23,30 @@ from transforms.caption_qc import CaptionQc
 from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
-from transforms.existing import SkipKnown, read_index
+from transforms.dataset.index import current_index, read_index
+from transforms.dataset.parts import read_json
+from transforms.skip_known import SkipKnown
 from transforms.known_ids import RefuseTakenIds
 from transforms.filter import FilterPairs
 from transforms.finalize import Finalize
+from transforms.metrics import run_totals
 from transforms.staging import StageTriples
-from transforms.storage import filesystem, join
+from transforms.storage import join
 from transforms.write import WriteShards, human_label, to_triple
 
 log = logging.getLogger(__name__)
 
 
-def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
-    """The whole job, one labelled step per stage. `run`: the lease the run holds."""
-    sources = pipeline | "Discover" >> Discover(config.discover, exclude=(config.write.output,))
-    if config.write.mode == "refresh":
-        sources = sources | "SkipKnown" >> SkipKnown(config.write.output,
-                                                     config.write.retry_failed)
-        sources = sources | "TakenIds" >> RefuseTakenIds(config.write.output)
+def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None, base=None):
+    """The whole job, one labelled step per stage. `run`: the lease the run holds; `base`: the
+    committed index it starts from (read here when not given)."""
+    output, options = config.write.output, config.run
+    if base is None:
+        base = current_index(output)
+    sources = pipeline | "Discover" >> Discover(config.discover, exclude=(output,))
+    if options.refresh:
+        sources = sources | "SkipKnown" >> SkipKnown(output, base, options)
+        sources = sources | "TakenIds" >> RefuseTakenIds(output, base)
     decoded = sources | "DecodeAndSample" >> DecodeAndSample(config.decode, config.sample)
     filtered = decoded["pairs"] | "Filter" >> FilterPairs(config.filter)
     # No model: the human label where there is one, else no action. With a model, it captions
@@ -51,23 +55,23 @@ def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None):
     staged = (filtered["kept"]
               | "Label" >> beam.Map(lambda pair: (pair, None if by_model else human_label(pair)))
               | "Encode" >> beam.Map(to_triple, config.write.jpeg_quality)
-              | "Stage" >> StageTriples(config.write.output, run))
+              | "Stage" >> StageTriples(output, run))
     if not by_model:
         triples = staged
         dropped = [filtered["dropped"]]
     else:
-        from transforms.caption import CaptionPairs, with_caption
+        from transforms.caption.stage import CaptionPairs, with_caption
         caption = staged | "Caption" >> CaptionPairs(config.caption, run)
         captioned = caption["captioned"] | "WithCaption" >> beam.MapTuple(with_caption)
         checked = captioned | "CaptionQc" >> CaptionQc(config.qc)
         selected = checked["kept"] | "SelectByScore" >> SelectTriples(config.select)
         triples = selected["kept"]
         dropped = [filtered["dropped"], caption["failed"], checked["dropped"], selected["dropped"]]
-    written = triples | "Write" >> WriteShards(config.write, run)
+    written = triples | "Write" >> WriteShards(config.write, run, options.first_shard(base),
+                                               exclusive=options.refresh)
     pairs = (written["kept"], *dropped) | "AllPairs" >> beam.Flatten()
     return ({"videos": decoded["videos"], "pairs": pairs, "shards": written["shards"]}
-            | "Finalize" >> Finalize(config.write.output, config.write.max_failure_ratio,
-                                     config.write.mode, run, config.write.retry_failed))
+            | "Finalize" >> Finalize(output, options, base, run))
 
 
 def pipeline_options(beam_args) -> PipelineOptions:
@@ -94,29 +98,19 @@ def pipeline_options(beam_args) -> PipelineOptions:
     return options
 
 
-def run_counters(result) -> Dict[str, int]:
-    """This run's idp_corpus counters (videos skipped, decoded, dropped per reason, written)."""
-    totals: Dict[str, int] = {}
-    for counter in result.metrics().query(MetricsFilter().with_namespace("idp_corpus"))["counters"]:
-        value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
-    return dict(sorted(totals.items()))
-
-
 def run(config: BuildConfig, beam_args=(), test_pipeline: Optional[beam.Pipeline] = None) -> dict:
     """Runs the build to completion: {"dataset": the whole dataset's stats, "run": counters}."""
     if not config.skip_preflight:
         check_target(config)
-    with holding(config.write.output, config.lease, () if test_pipeline else beam_args) as run:
+    output = config.write.output
+    with holding(output, config.lease, () if test_pipeline else beam_args) as (run, base):
         if not config.skip_preflight:
             preflight(config)
         pipeline = test_pipeline or beam.Pipeline(options=pipeline_options(list(beam_args)))
-        compose(pipeline, config, run)
+        compose(pipeline, config, run, base)
         result = run_with_progress(pipeline)
         with failure.step("writing report.html, README.md and wids.json beside the dataset, "
                           "which was committed"):
             write_extras(config, beam_args)
-    index = read_index(config.write.output)
-    fs, path = filesystem(join(config.write.output, index["stats"]))
-    with fs.open(path, "rt") as handle:
-        return {"dataset": json.load(handle), "run": run_counters(result)}
+    stats = join(output, read_index(output)["stats"])  # the version this run committed
+    return {"dataset": read_json(stats), "run": run_totals(result)}

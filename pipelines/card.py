@@ -15,12 +15,13 @@ import shlex
 from typing import Iterable, List, Sequence
 
 from pipelines import config as build_options
-from pipelines.readers import WIDS_INDEX, Dataset
+from pipelines.flags import flag_of
+from pipelines.readers import Dataset
 from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
-from transforms.parts import PLAIN_COPY_MAX_ROWS
+from transforms.dataset.layout import CARD, WIDS_INDEX
+from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes
 
-CARD = "README.md"
 OUTPUT_PLACEHOLDER = "DATASET"  # the card never names the folder it sits in
 PACKAGES = ("idp-corpus", "apache-beam", "torch", "transformers", "webdataset", "decord", "av",
             "opencv-python-headless", "pillow", "pyarrow", "numpy")
@@ -36,10 +37,6 @@ def package_versions(names: Sequence[str] = PACKAGES) -> List[tuple]:
     return found
 
 
-def _flag(name: str) -> str:
-    return "--" + build_options.FLAG_NAMES.get(name, name).replace("_", "-")
-
-
 def _config_items(config):
     """(section, field name, value, default) of every field of every section that is set."""
     for section in build_options.SECTIONS:
@@ -51,7 +48,7 @@ def _config_items(config):
             value = getattr(values, field.name)
             if section == "write" and field.name == "output":
                 value = OUTPUT_PLACEHOLDER
-            yield section, field.name, value, default
+            yield build_options.SHOWN_SECTION.get(section, section), field.name, value, default
 
 
 def command_line(config, beam_args: Iterable[str] = ()) -> str:
@@ -67,11 +64,11 @@ def command_line(config, beam_args: Iterable[str] = ()) -> str:
             continue
         if isinstance(value, tuple):
             for item in value:
-                words += [_flag(name), str(item)]
+                words += [flag_of(name), str(item)]
         elif isinstance(value, bool):
-            words.append(_flag(name) if value else "--no-" + _flag(name)[2:])
+            words.append(flag_of(name) if value else "--no-" + flag_of(name)[2:])
         elif value is not None:
-            words += [_flag(name), str(value)]
+            words += [flag_of(name), str(value)]
     return " ".join(shlex.quote(word) for word in [*words, *map(str, beam_args)])
 
 
@@ -161,7 +158,7 @@ def render_card(dataset: Dataset, config, beam_args: Sequence[str] = (),
         "```",
         "",
         *_table(("section", "option", "value"),
-                ((section, _flag(name), _shown(value))
+                ((section, flag_of(name), _shown(value))
                  for section, name, value, _ in _config_items(config))),
         "",
         "With:",

@@ -8,8 +8,11 @@ import os
 import sys
 from typing import List, Optional
 
+from pipelines import command_options as opts
 from pipelines import config as build_options
 from pipelines import failure
+from pipelines.flags import add_dataclass_flags, given, make
+from transforms.caption.config import CaptionConfig
 
 
 def _build(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -55,7 +58,8 @@ def _judge_empty_output(summary: dict) -> int:
         print(f"idp-corpus build: all {failed} videos failed; see manifest/videos.parquet",
               file=sys.stderr)
         return 1
-    drops = {k[len("dropped_"):]: v for k, v in run.items() if k.startswith("dropped_")}
+    from transforms.metrics import dropped_by_reason
+    drops = dropped_by_reason(run)
     print(f"idp-corpus build: 0 triples: {decoded} videos decoded, "
           f"{run.get('pairs_sampled', 0)} pairs sampled, every one dropped by the filters "
           f"{drops}; see manifest/pairs.parquet", file=sys.stderr)
@@ -73,11 +77,11 @@ def _score(args: argparse.Namespace, beam_args: List[str]) -> int:
     import apache_beam as beam
     from pipelines.build import pipeline_options
     from pipelines.score import compose
-    from transforms.idp_model import CaptionConfig
+    values = given(args)
+    if not values.get("prompt"):
+        values.pop("prompt", None)  # an empty --prompt: the build's
     try:
-        config = CaptionConfig(model=args.model, batch_size=args.batch_size, device=args.device,
-                               prompt_template=args.prompt_template,
-                               **({"prompt": args.prompt} if args.prompt else {}))
+        config = make(CaptionConfig, values)
     except ValueError as error:
         print(f"idp-corpus score: {error}", file=sys.stderr)
         return 2
@@ -145,9 +149,9 @@ def _recaption(args: argparse.Namespace, beam_args: List[str]) -> int:
                                                                   "break_lease")
                            if getattr(args, name) is not None})
     try:
-        with holding(args.dataset, lease, beam_args) as run:
+        with holding(args.dataset, lease, beam_args) as (run, base):
             with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-                compose(pipeline, args.dataset, caption, qc, select, write, run)
+                compose(pipeline, args.dataset, caption, qc, select, write, run, base)
     except PreflightError as error:
         print(f"idp-corpus caption: nothing was started: {error}", file=sys.stderr)
         return 2
@@ -168,6 +172,16 @@ def _validate(args: argparse.Namespace, beam_args: List[str]) -> int:
 
 
 BEAM_COMMANDS = ("build", "caption", "score")  # the rest take no Apache Beam options
+# The caption settings `score` takes, in the words of a likelihood pass (no text generated).
+SCORE_FIELDS = ("model", "batch_size", "device", "prompt", "prompt_template")
+SCORE_HELP = {
+    "model": "IDP model: hub id, folder or URL",
+    "batch_size": "pairs per forward pass",
+    "device": "auto, cpu or cuda",
+    "prompt": "prompt text (default: the build's)",
+    "prompt_template": "model text around the prompt, '{image}{image}{prompt}' style, for a "
+                       "processor without a chat template (default: the build's)",
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -190,7 +204,7 @@ def parser() -> argparse.ArgumentParser:
         description="Re-caption every pair of an existing dataset (one built with --no-caption "
                     "too) from its shards: new shards and a new dataset version; the videos are "
                     "not decoded again. Other options go to Apache Beam.")
-    recaption.add_argument("dataset", help="dataset folder or fsspec URL")
+    add_dataclass_flags(recaption, opts.RecaptionArgs)
     build_options.add_section_flags(recaption, build_options.RECAPTION_SECTIONS)
     recaption.set_defaults(handler=_recaption)
     score = commands.add_parser(
@@ -200,41 +214,28 @@ def parser() -> argparse.ArgumentParser:
                     "likelihood of the action, rank candidates per item, keep the best. INPUT "
                     "is a JSONL/Parquet manifest (id, before, action, candidates) or a dataset "
                     "folder. Other options go to Apache Beam.")
-    score.add_argument("input", help="manifest (.jsonl/.parquet) or dataset folder")
-    score.add_argument("--output", required=True, help="folder for scores.parquet, best.jsonl")
-    score.add_argument("--model", required=True, help="IDP model: hub id, folder or URL")
-    score.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
-    score.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    score.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
-    score.add_argument("--prompt-template", default=None,
-                       help="model text around the prompt, '{image}{image}{prompt}' style, for a "
-                            "processor without a chat template (default: the build's)")
+    add_dataclass_flags(score, opts.ScoreArgs, require_missing=True, show_default=False,
+                        parser_defaults=True)
+    add_dataclass_flags(score, CaptionConfig, SCORE_FIELDS, require_missing=True,
+                        show_default=False, parser_defaults=True, command_help=SCORE_HELP)
     score.set_defaults(handler=_score)
     validate = commands.add_parser("validate", help="check a dataset end to end")
-    validate.add_argument("dataset", help="dataset folder or fsspec URL")
-    validate.add_argument("--since", type=int, default=None, metavar="VERSION",
-                          help="check only what the versions after VERSION added (their "
-                               "shards, manifest parts and counts)")
+    add_dataclass_flags(validate, opts.ValidateArgs, show_default=False, parser_defaults=True)
     validate.set_defaults(handler=_validate)
     inspect = commands.add_parser("inspect", help="summarise a dataset: counts, shards, "
                                                    "reasons, score quantiles, sample actions")
-    inspect.add_argument("dataset", help="dataset folder or fsspec URL")
-    inspect.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    add_dataclass_flags(inspect, opts.InspectArgs, show_default=False, parser_defaults=True)
     inspect.set_defaults(handler=_inspect)
     export = commands.add_parser(
         "export", help="write a dataset in another format (aurora: AURORA-style JSON)",
         description="Write the dataset's triples in another format. aurora: OUT/NAME.json, a "
                     "list of {instruction, input, output} with the images under OUT/images/.")
-    export.add_argument("--format", required=True, choices=("aurora",))
-    export.add_argument("dataset", help="dataset folder or fsspec URL")
-    export.add_argument("out", help="folder to write into (local or fsspec URL)")
-    export.add_argument("--name", default="train", help="name of the JSON file (default: train)")
+    add_dataclass_flags(export, opts.ExportArgs, require_missing=True, show_default=False,
+                        parser_defaults=True)
     export.set_defaults(handler=_export)
     samples = commands.add_parser(
         "samples", help="write synthetic sample videos and a tiny random IDP model (offline demo)")
-    samples.add_argument("output", help="folder to write videos/ and tiny-idp-model/ into")
-    samples.add_argument("--count", type=int, default=4, help="number of sample videos")
-    samples.add_argument("--seed", type=int, default=0)
+    add_dataclass_flags(samples, opts.SamplesArgs, show_default=False, parser_defaults=True)
     samples.set_defaults(handler=_samples)
     from procedural.command import add_synth_command
     from training.commands import add_training_commands

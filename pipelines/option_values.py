@@ -13,6 +13,8 @@ import re
 import typing
 from typing import Any, Dict, Optional
 
+from pipelines.flags import flag_of as flag
+
 TRUE = ("true", "yes", "on", "1")
 FALSE = ("false", "no", "off", "0", "")
 
@@ -60,10 +62,6 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 class OptionError(ValueError):
     """A bad option value; the message names the option."""
-
-
-def flag(name: str) -> str:
-    return "--" + {"inputs": "input"}.get(name, name).replace("_", "-")
 
 
 def coerce(name: str, hint: Any, value: Any) -> Any:

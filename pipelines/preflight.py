@@ -16,7 +16,8 @@ from pipelines.config import BuildConfig
 from schemas.records import VideoSource
 from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
-from transforms.existing import read_index
+from transforms.dataset.index import read_index
+from transforms.dataset.layout import MARKERS
 from transforms.schemes import scheme_problem
 from transforms.storage import filesystem, join
 
@@ -47,7 +48,7 @@ def check_output(config: BuildConfig) -> Optional[str]:
 def check_existing(config: BuildConfig) -> Optional[str]:
     """A refresh extends the committed dataset: its samples must be of a version this one reads
     (its shards stay as they are; the new ones are written in the current version)."""
-    if config.write.mode != "refresh":
+    if config.run.mode != "refresh":
         return None
     index = read_index(config.write.output)
     if index is None:
@@ -105,15 +106,10 @@ def check_output_scheme(config: BuildConfig) -> Optional[str]:
     return f"the output cannot be written: {unusable}" if unusable else None
 
 
-# What an idp-corpus output folder may hold before its first commit (a killed run's leftovers,
-# another run's lease): a folder with none of these and other files in it is someone else's.
-DATASET_MARKERS = frozenset({"index.json", "staging", "versions", "lease", "runs"})
-
-
 def check_foreign(config: BuildConfig) -> Optional[str]:
     """A non-empty folder that is not an idp-corpus dataset is not written into (its
     shards/shard-000000.tar would be overwritten) unless --mode overwrite says so."""
-    if config.write.mode == "overwrite":
+    if config.run.mode == "overwrite":
         return None
     fs, path = filesystem(config.write.output)
     try:
@@ -124,7 +120,7 @@ def check_foreign(config: BuildConfig) -> Optional[str]:
     except (OSError, ValueError):
         return None  # check_output says why it cannot be used
     names = {name for name in names if not name.startswith(".")}
-    if not names or names & DATASET_MARKERS:
+    if not names or names & MARKERS:
         return None
     return (f"the output {config.write.output!r} is a non-empty folder that is not an "
             f"idp-corpus dataset (it holds {', '.join(sorted(names)[:5])}); write to a new or "
@@ -180,7 +176,9 @@ def check_decoders(sources: List[VideoSource]) -> Optional[str]:
 def _caption_one_pair(caption_config) -> str:
     """In a child process: load the model as the caption stage will, caption one tiny pair."""
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-    from transforms.idp_model import IdpModelHandler, resolve_device
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.inputs import as_input
+    from transforms.caption.loading import resolve_device
     if caption_config.device.startswith("cuda") and resolve_device("auto") != "cuda":
         raise RuntimeError(f"the caption stage asks for {caption_config.device} "
                            "but no GPU is visible")
@@ -190,7 +188,7 @@ def _caption_one_pair(caption_config) -> str:
     meta = PairMeta("preflight", VideoSource("preflight", "preflight"),
                     VideoInfo(25.0, 2, 32, 32, "pyav"), 0, 1, "preflight",
                     PairScores(0, 0, 0, 0, 0))
-    result = list(handler.run_inference([FramePair(meta, image, image)], model))
+    result = list(handler.run_inference([as_input(FramePair(meta, image, image))], model))
     return result[0].inference.action
 
 
@@ -203,8 +201,8 @@ def check_model(config: BuildConfig) -> Optional[str]:
 def check_caption_model(caption) -> Optional[str]:
     """None, or why the model cannot caption (in a child process: nothing stays loaded here)."""
     from transforms.isolation import ChildFailed, IsolatedCall
-    from transforms.idp_model import missing_extra
-    child = IsolatedCall(timeout_seconds=1800, preload=("transforms.idp_model",))
+    from transforms.caption.loading import missing_extra
+    child = IsolatedCall(timeout_seconds=1800, preload=("transforms.caption.handler",))
     try:
         child.call(_caption_one_pair, caption)
     except ChildFailed as error:

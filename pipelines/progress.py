@@ -24,7 +24,8 @@ import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional
 
-NAMESPACE = "idp_corpus"
+from transforms.metrics import NAMESPACE, dropped_by_reason, run_totals
+
 INTERVAL = 1.0  # seconds between progress requests and between redraws
 TERMINAL_STATES = ("DONE", "FAILED", "CANCELLED", "UPDATED", "DRAINED")
 
@@ -102,17 +103,6 @@ def local_runner_hooks(live: LiveCounters, interval: float = INTERVAL):
         fn_runner.BundleManager.process_bundle = original_process
 
 
-def result_counters(result) -> Dict[str, int]:
-    """Counters from a running pipeline's result (remote runners report them as it runs)."""
-    from apache_beam.metrics.metric import MetricsFilter
-    totals: Dict[str, int] = collections.Counter()
-    query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
-    for counter in query["counters"]:
-        value = counter.attempted if counter.attempted is not None else counter.committed
-        totals[counter.key.metric.name] += value or 0
-    return dict(totals)
-
-
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
@@ -154,8 +144,8 @@ def render(counters: Dict[str, int], elapsed: float, live: bool = True,
     videos += f"  {shown(video_rate)}  failed {c['videos_failed']:,}"
     if skipped:
         videos += f"  already in dataset {skipped:,}"
-    drops = sorted(((name[len("dropped_"):], value) for name, value in c.items()
-                    if name.startswith("dropped_") and value), key=lambda item: -item[1])
+    drops = sorted(((name, value) for name, value in dropped_by_reason(c).items() if value),
+                   key=lambda item: -item[1])
     pairs = (f"  pairs    {c['pairs_sampled']:,} sampled  "
              f"{sum(value for _, value in drops):,} dropped")
     if drops:
@@ -236,7 +226,7 @@ def run_with_progress(pipeline, enabled: Optional[bool] = None, stream=None,
         with display:
             result = pipeline.run()
             if str(result.state).rsplit(".", 1)[-1] not in TERMINAL_STATES:
-                display.source, display.live = (lambda: result_counters(result)), True
+                display.source, display.live = (lambda: run_totals(result)), True
             result.wait_until_finish()
-            display.source = lambda: result_counters(result)  # the exact figures, last
+            display.source = lambda: run_totals(result)  # the exact figures, last
     return result

@@ -13,13 +13,11 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from transforms import manifest_stats, parts
-from transforms.existing import INDEX
+from transforms.dataset import manifest_stats, parts
+from transforms.dataset.index import read_index
+from transforms.dataset.layout import INDEX, WIDS_INDEX
 from transforms.shard_read import iter_shard
-from transforms.storage import filesystem, join, write_bytes
-
-WIDS_INDEX = "wids.json"
-
+from transforms.storage import join, write_bytes
 
 class NotADataset(FileNotFoundError):
     """The folder has no index.json: no build ever committed there."""
@@ -28,7 +26,7 @@ class NotADataset(FileNotFoundError):
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """One committed version of a dataset: its index and stats; its manifests are read from
-    their parts in batches (transforms/parts.py), never held whole."""
+    their parts in batches (transforms/dataset/parts.py), never held whole."""
     root: str
     index: dict
     stats: dict
@@ -75,20 +73,13 @@ KEPT = ds.field("status") == "kept"
 REJECTED = ds.field("status") == "rejected"
 
 
-def read_json(url: str) -> dict:
-    fs, path = filesystem(url)
-    with fs.open(path, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
-
-
 def open_dataset(root: str) -> Dataset:
     """The version index.json points at; raises NotADataset when there is none."""
     root = root.rstrip("/")
-    try:
-        index = read_json(join(root, INDEX))
-    except FileNotFoundError as error:
-        raise NotADataset(f"{root}: no {INDEX}; not a committed idp-corpus dataset") from error
-    stats = read_json(join(root, index["stats"]))
+    index = read_index(root)
+    if index is None:
+        raise NotADataset(f"{root}: no {INDEX}; not a committed idp-corpus dataset")
+    stats = parts.read_json(join(root, index["stats"]))
     if not manifest_stats.complete(stats):  # written before a section existed: counted once
         stats = {**stats, **manifest_stats.count_parts(root, index)}
     return Dataset(root=root, index=index, stats=stats)

@@ -24,13 +24,13 @@ import pyarrow.dataset as ds
 from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
-from transforms import heartbeat, index_commit, lease, parts
-from transforms.caption import CaptionPairs, with_caption
+from schemas import sample as layout
+from transforms.dataset import heartbeat, lease, parts
+from transforms.caption.stage import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
-from transforms.existing import read_index
-from transforms.index_commit import current_index
-from transforms.finalize import commit_version
-from transforms.caption_config import CaptionConfig
+from transforms.dataset.index import check_base, current_index, shard_count
+from transforms.dataset.commit import commit_version
+from transforms.caption.config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
 from transforms.shard_read import iter_shard
 from transforms.staging import StageTriples
@@ -70,10 +70,10 @@ def stored_triples(item: Tuple[str, Dict[str, Dict]]) -> Iterator[Triple]:
     shard's URL and {video_id: the facts of its videos' manifest rows}."""
     url, videos = item
     for _, members in iter_shard(url):
-        meta = json.loads(members["json"])
+        meta = json.loads(members[layout.METADATA])
         yield Triple(meta=meta_from_sample(meta, videos[meta["video_id"]]), caption=None,
-                     before_jpeg=members["before.jpg"], after_jpeg=members["after.jpg"],
-                     change_npy=members["change.npy"])
+                     before_jpeg=members[layout.BEFORE], after_jpeg=members[layout.AFTER],
+                     change_npy=members[layout.CHANGE])
 
 
 VIDEO_FACTS = ["video_id", "size", "num_frames", "decoder"]
@@ -141,27 +141,24 @@ def _video_batches(dataset: str, index: dict, kept: Dict[str, int]) -> Iterator[
     for batch in parts.scan(dataset, index, "videos"):
         rows = []
         for row in batch.to_pylist():
-            status, reason = row["status"], row["reason"]
-            if status != "failed":
-                count = kept.get(row["video_id"], 0)
-                status, reason = ("ok", None) if count else ("no_pairs",
-                                                             reason or "all_pairs_dropped")
-            rows.append({**row, "num_kept": kept.get(row["video_id"], 0), "status": status,
-                         "reason": reason})
+            count = kept.get(row["video_id"], 0)
+            status, reason = manifests.restated_status(row, count)
+            rows.append({**row, "num_kept": count, "status": status, "reason": reason})
         yield pa.Table.from_pylist(rows, schema=manifests.VIDEOS)
 
 
-def commit(_, output: str, run, outcomes: List[PairOutcome], shards: List[Dict]) -> dict:
-    """A new version made of one part holding every latest row, the captioned pairs' rows
-    replaced (every kept pair was captioned again, so this part supersedes all others), and only
-    the new shards. Rows stream through in batches; the lookup files stay as they are (a
-    caption changes no video's URI, size, time or failure)."""
-    previous = current_index(output)
+def commit(_, output: str, run, previous: dict, outcomes: List[PairOutcome],
+           shards: List[Dict]) -> dict:
+    """A new version onto `previous` (the committed index the run started from) made of one part
+    holding every latest row, the captioned pairs' rows replaced (every kept pair was captioned
+    again, so this part supersedes all others), and only the new shards. Rows stream through in
+    batches; the lookup files stay as they are (a caption changes no video's URI, size, time or
+    failure)."""
     version = previous["version"] + 1
     tmp = run.tmp if run is not None else None
     if run is not None:
         heartbeat.keep_alive(run)
-        index_commit.check_base(output, run)  # before writing anything into the version folder
+        check_base(output, run)  # before writing anything into the version folder
         lease.check_owner(run)
     base = parts.convert_legacy(output, previous, version, tmp)
     new_rows = {outcome.meta.key: manifests.pair_row(outcome) for outcome in outcomes}
@@ -175,8 +172,9 @@ def commit(_, output: str, run, outcomes: List[PairOutcome], shards: List[Dict])
 
 
 def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
-            qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig, run=None):
-    index = read_index(dataset)
+            qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig, run=None, base=None):
+    """`base`: the committed index the run starts from (read here when not given)."""
+    index = current_index(dataset) if base is None else base
     if index is None:
         raise ValueError(f"{dataset} has no index.json: not a committed dataset")
     # The stored images are staged as they are, and the model captions those JPEGs: a batch
@@ -189,10 +187,11 @@ def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
                | "WithCaption" >> beam.MapTuple(with_caption)
                | "CaptionQc" >> CaptionQc(qc))
     selected = checked["kept"] | "SelectByScore" >> SelectTriples(select)
-    written = selected["kept"] | "Write" >> WriteShards(write, run)
+    written = selected["kept"] | "Write" >> WriteShards(write, run, shard_count(index),
+                                                        exclusive=True)
     outcomes = ((written["kept"], captioned["failed"], checked["dropped"], selected["dropped"])
                 | "AllPairs" >> beam.Flatten())
     return (pipeline
             | "Once" >> beam.Create([None])
-            | "Commit" >> beam.Map(commit, dataset, run, beam.pvalue.AsList(outcomes),
+            | "Commit" >> beam.Map(commit, dataset, run, index, beam.pvalue.AsList(outcomes),
                                    beam.pvalue.AsList(written["shards"])))

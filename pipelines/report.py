@@ -29,10 +29,10 @@ from PIL import Image
 from pipelines.charts import bars, histogram, number
 from pipelines.readers import KEPT, Dataset, open_dataset, read_members, write_wids_index
 from pipelines.shot_strips import LIMIT as SHOT_STRIPS, shot_strips
-from transforms import manifest_stats
+from transforms.dataset import manifest_stats
+from transforms.dataset.layout import REPORT
 from transforms.storage import write_bytes
 
-REPORT = "report.html"
 SEED = 0
 GALLERY_SHARDS = 4  # the gallery reads at most this many shards, whatever the dataset's size
 GALLERY_SIZE = 12

@@ -23,11 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
+from schemas import sample as layout
 from schemas.sample import safe_id, sample_key
-from transforms.caption import CaptionPairs
+from transforms.caption.stage import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
-from transforms.existing import read_index
-from transforms.caption_config import CaptionConfig
+from transforms.dataset.index import read_index
+from transforms.caption.config import CaptionConfig
+from transforms.caption.inputs import CaptionInput
 from transforms.image_pairs import read_image
 from transforms.shard_read import decode_jpeg, iter_shard
 from transforms.storage import join, write_bytes
@@ -114,9 +116,9 @@ def pairs_from_row(row: Dict, base: str) -> Iterator:
 
 def pairs_from_shard(url: str) -> Iterator[FramePair]:
     for key, members in iter_shard(url):
-        if "txt" in members:
-            yield _pair(key, members["txt"].decode("utf-8"), 0, f"{url}#{key}",
-                        decode_jpeg(members["before.jpg"]), decode_jpeg(members["after.jpg"]))
+        if layout.ACTION in members:
+            yield _pair(key, members[layout.ACTION].decode("utf-8"), 0, f"{url}#{key}",
+                        decode_jpeg(members[layout.BEFORE]), decode_jpeg(members[layout.AFTER]))
 
 
 def rank(rows: List[Dict]) -> List[Dict]:
@@ -140,8 +142,8 @@ def _row(meta: PairMeta, score=None, score_sum=None, error=None, reason=None) ->
             "idp_score_sum": score_sum, "rank": None, "error": error, "reason": reason}
 
 
-def _scored_row(pair: FramePair, caption) -> Dict:
-    return _row(pair.meta, caption.idp_score, caption.idp_score_sum)
+def _scored_row(item: CaptionInput, caption) -> Dict:
+    return _row(item.meta, caption.idp_score, caption.idp_score_sum)
 
 
 def _failed_row(outcome) -> Dict:

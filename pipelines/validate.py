@@ -23,14 +23,14 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from schemas import manifests, sample as layout
-from transforms import manifest_stats, parts
+from transforms.dataset import manifest_stats, parts
 from transforms.change_map import from_npy
-from transforms.existing import INDEX
-from transforms.finalize import PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST
-from transforms import lease
-from transforms.known import Lookup
-from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, join
-from transforms.write import SHARDS_DIR
+from transforms.dataset.layout import (INDEX, PAIRS_MANIFEST, SHARDS_DIR, STAGING_DIR, STATS,
+                                       TMP_MARK, VIDEOS_MANIFEST, version_folder)
+from transforms.dataset import lease
+from transforms.dataset.index import read_index
+from transforms.dataset.known import Lookup
+from transforms.storage import filesystem, join
 
 KEPT = ds.field("status") == "kept"
 LEGACY_SECTIONS = ("videos", "video_reasons", "pairs", "pair_reasons")
@@ -99,10 +99,8 @@ def validate(folder: str, since: Optional[int] = None) -> List[str]:
     bounded whatever the dataset's size. With `since`, checks only what the versions after
     `since` added: their shards, their manifest parts, their counts against their rows."""
     fs, root = filesystem(folder)
-    try:
-        with fs.open(join(root, INDEX), "rt") as handle:
-            index = json.load(handle)
-    except FileNotFoundError:
+    index = read_index(folder)
+    if index is None:
         return [f"{INDEX} is missing: the dataset was never completed"]
     problems: List[str] = []
     listed = parts.listed_parts(index)
@@ -255,7 +253,7 @@ def _strays(fs, root: str, index: dict, versions: Optional[set]) -> List[str]:
     version folders checked, and under the legacy staging folder. Never a walk of the whole
     dataset; the runs' own folders (runs/, lease/) are left to the sweep."""
     folders = [SHARDS_DIR, "manifest", STAGING_DIR] + [
-        parts.version_folder(part["version"]) for part in parts.listed_parts(index)
+        version_folder(part["version"]) for part in parts.listed_parts(index)
         if versions is None or part["version"] in versions]
     found = []
     for name in folders:

@@ -2,8 +2,25 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import List
+
+from pipelines.flags import add_dataclass_flags, option
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthArgs:
+    output: str = option("local folder to write into")
+    n: int = option("number of scenes")
+    seed: int = option("random seed")
+    size: int = option("image side, pixels (even)", 128)
+    videos: bool = option("write image pairs only, no videos", True,
+                           flag="--no-videos", action="store_false")
+    reversed: bool = option("no reversed (after, inverse action, before) items in aurora.json",
+                             True, flag="--no-reversed", action="store_false")
+    frames: int = option("frames per video", 24)
+    fps: int = option("video frame rate", 12)
 
 
 def _synth(args: argparse.Namespace, beam_args: List[str]) -> int:
@@ -30,14 +47,6 @@ def add_synth_command(commands) -> None:
                     "known action each: before/after PNGs and verifier candidates "
                     "(pairs.jsonl), an AURORA-format aurora.json, H.264 videos with a labelled "
                     "videos.csv manifest, and synth.json. The same seed writes the same files.")
-    synth.add_argument("--output", required=True, help="local folder to write into")
-    synth.add_argument("--n", type=int, required=True, help="number of scenes")
-    synth.add_argument("--seed", type=int, required=True, help="random seed")
-    synth.add_argument("--size", type=int, default=128, help="image side, pixels (even)")
-    synth.add_argument("--no-videos", dest="videos", action="store_false",
-                       help="write image pairs only, no videos")
-    synth.add_argument("--no-reversed", dest="reversed", action="store_false",
-                       help="no reversed (after, inverse action, before) items in aurora.json")
-    synth.add_argument("--frames", type=int, default=24, help="frames per video")
-    synth.add_argument("--fps", type=int, default=12, help="video frame rate")
+    add_dataclass_flags(synth, SynthArgs, require_missing=True, show_default=False,
+                        parser_defaults=True)
     synth.set_defaults(handler=_synth)

@@ -5,13 +5,17 @@ place records turn into rows.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import pyarrow as pa
 
 from schemas.records import PairOutcome, VideoOutcome
 
 VIDEO_STATUSES = ("ok", "no_pairs", "failed")
+# The reasons the status rule gives a decoded video without triples that has none of its own.
+DEFAULT_REASONS = frozenset({"all_pairs_dropped", "no_candidates"})
+# Failures that may not happen again: worth a retry. Anything else is the file's own fault.
+TRANSIENT_REASONS = frozenset({"io_error", "decode_timeout", "decoder_crashed"})
 
 VIDEOS = pa.schema([
     ("video_id", pa.string()),
@@ -102,7 +106,8 @@ def conforms(found: pa.Schema, schema: pa.Schema) -> bool:
 def video_row(outcome: VideoOutcome, num_kept: int) -> Dict[str, Any]:
     """A videos.parquet row; status follows from the outcome and how many triples were written."""
     source, info = outcome.source, outcome.info
-    status, reason = _video_status(outcome, num_kept)
+    status, reason = video_status(info is not None, outcome.reason, outcome.num_candidates,
+                                  num_kept)
     return {
         "video_id": source.video_id,
         "uri": source.uri,
@@ -141,15 +146,34 @@ def _display(info) -> Dict[str, Any]:
             "sample_aspect": round(num / den, 6), "field_order": info.display.field_order}
 
 
-def _video_status(outcome: VideoOutcome, num_kept: int) -> tuple:
-    if outcome.info is None:
-        return "failed", outcome.reason or "decode_failed"
-    # A reason beside info: a failure cut the video short after some pairs, which are kept.
+def retried(failed_reason, retry_failed: str) -> bool:
+    """Whether a video whose last attempt failed for `failed_reason` (None: it did not fail) is
+    processed again under --retry-failed `retry_failed` ('transient' or 'all')."""
+    return failed_reason is not None and (retry_failed == "all"
+                                          or failed_reason in TRANSIENT_REASONS)
+
+
+def video_status(decoded: bool, reason: Optional[str], num_candidates: int,
+                 num_kept: int) -> Tuple[str, Optional[str]]:
+    """(status, reason) of a video in videos.parquet: failed when it could not be decoded, ok
+    when triples of it were written, else no_pairs. `reason`: the video's own, if any."""
+    if not decoded:
+        return "failed", reason or "decode_failed"
+    # A reason on a decoded video: a failure cut it short after some pairs, which are kept.
     if num_kept:
-        return "ok", outcome.reason
-    if outcome.num_candidates:
-        return "no_pairs", outcome.reason or "all_pairs_dropped"
-    return "no_pairs", outcome.reason or "no_candidates"
+        return "ok", reason
+    if num_candidates:
+        return "no_pairs", reason or "all_pairs_dropped"
+    return "no_pairs", reason or "no_candidates"
+
+
+def restated_status(row: Dict[str, Any], num_kept: int) -> Tuple[str, Optional[str]]:
+    """(status, reason) of a videos.parquet row once `num_kept` of its triples are written (a
+    re-caption keeps the pairs it captions again): video_status on the row's own reason."""
+    if row["status"] == "failed":
+        return row["status"], row["reason"]
+    reason = None if row["reason"] in DEFAULT_REASONS else row["reason"]
+    return video_status(True, reason, row["num_candidates"] or 0, num_kept)
 
 
 def pair_row(outcome: PairOutcome) -> Dict[str, Any]:

@@ -1,10 +1,10 @@
 """Model inputs for IDP training: built by the pipeline's own input code, the loss on the action.
 
-A batch is what captioning and scoring give the model (transforms/idp_inputs.py: the processor
-on the real images, nested per prompt, every output it makes, in each family's layout), followed
-by each example's action and an end-of-sequence extended as scoring extends it (`with_targets`);
-only those tokens are in the loss. One place builds model inputs, so training, captioning and
-scoring cannot drift apart.
+A batch is what captioning and scoring give the model (transforms/caption/model_inputs.py: the
+processor on the real images, nested per prompt, every output it makes, in each family's
+layout), followed by each example's action and an end-of-sequence extended as scoring extends it
+(`with_targets`); only those tokens are in the loss. One place builds model inputs, so
+training, captioning and scoring cannot drift apart.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from transforms.idp_inputs import PairInputs, with_targets
-from transforms.idp_runtime import right_padded
+from transforms.caption.model_inputs import PairInputs, with_targets
+from transforms.caption.model import right_padded
 
 
 class BatchEncoder:

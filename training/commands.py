@@ -6,28 +6,35 @@ import dataclasses
 import json
 import os
 import sys
-import typing
 from typing import List
 
-from pipelines.config import add_field_flag
+from pipelines.flags import add_dataclass_flags, given, make, option
 from training.config import TrainConfig
+from transforms.caption.config import CaptionConfig
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        flag = "--" + field.name.replace("_", "-")
-        required = field.default is dataclasses.MISSING
-        help_text = field.metadata.get("help", "")
-        if not required:
-            help_text += f" (default: {field.default})"
-        add_field_flag(parser, flag, field.name, hints[field.name],
-                       None if required else field.default, help_text, required)
+@dataclasses.dataclass(frozen=True)
+class EvalArgs:
+    """What eval-idp reads and writes, beside the caption settings it takes."""
+    data: str = option("manifest or dataset folder / shard glob")
+    output: str = option("folder for metrics.json, predictions.jsonl", "")
+
+
+# The caption settings eval-idp takes, in its own words.
+EVAL_HELP = {
+    "model": "IDP model: hub id or folder",
+    "batch_size": "pairs per forward pass",
+    "max_new_tokens": "",
+    "device": "auto, cpu or cuda",
+    "prompt": "prompt text (default: the build's)",
+    "prompt_template": "model text around the prompt, '{image}{image}{prompt}' style "
+                       "(default: the chat template or the family's documented format)",
+}
 
 
 def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
     try:
-        config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+        config = make(TrainConfig, given(args))
     except ValueError as error:
         print(f"idp-corpus train-idp: {error}", file=sys.stderr)
         return 2
@@ -51,8 +58,8 @@ def _train(args: argparse.Namespace, beam_args: List[str]) -> int:
 def _eval(args: argparse.Namespace, beam_args: List[str]) -> int:
     from training.evaluate import evaluate, items_from_examples, items_from_manifest
     from training.examples import read_examples
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
-    from transforms.prompt import DEFAULT_PROMPT
+    from transforms.caption.handler import IdpModelHandler
+    from transforms.caption.prompt import DEFAULT_PROMPT
     prompt = args.prompt or DEFAULT_PROMPT
     if os.path.splitext(args.data)[1] in (".jsonl", ".json", ".parquet", ".csv"):
         items = items_from_manifest(args.data)
@@ -83,7 +90,7 @@ def add_training_commands(commands) -> None:
                     "on the action tokens only, seeded, checkpointed (rerun the same command to "
                     "resume), evaluated at the end. The output folder is a model the pipeline "
                     "loads with --model.")
-    _add_config_flags(train, TrainConfig)
+    add_dataclass_flags(train, TrainConfig, require_missing=True, parser_defaults=True)
     train.set_defaults(handler=_train)
     evaluate = commands.add_parser(
         "eval-idp", allow_abbrev=False, help="measure an IDP model on labelled pairs",
@@ -91,14 +98,11 @@ def add_training_commands(commands) -> None:
                     "preference and verifier accuracy of an IDP model. DATA is a JSONL/Parquet "
                     "manifest (id, before, after, action, optional inverse, candidates, answer; "
                     "as `idp-corpus synth` writes pairs.jsonl) or labelled shards.")
-    evaluate.add_argument("--model", required=True, help="IDP model: hub id or folder")
-    evaluate.add_argument("--data", required=True, help="manifest or dataset folder / shard glob")
-    evaluate.add_argument("--output", default="", help="folder for metrics.json, predictions.jsonl")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
-    evaluate.add_argument("--max-new-tokens", type=int, default=24)
-    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    evaluate.add_argument("--prompt", default=None, help="prompt text (default: the build's)")
-    evaluate.add_argument("--prompt-template", default=None,
-                          help="model text around the prompt, '{image}{image}{prompt}' style "
-                               "(default: the chat template or the family's documented format)")
+    add_dataclass_flags(evaluate, CaptionConfig, ["model"], require_missing=True,
+                        show_default=False, parser_defaults=True, command_help=EVAL_HELP)
+    add_dataclass_flags(evaluate, EvalArgs, require_missing=True, show_default=False,
+                        parser_defaults=True)
+    add_dataclass_flags(evaluate, CaptionConfig,
+                        ["batch_size", "max_new_tokens", "device", "prompt", "prompt_template"],
+                        show_default=False, parser_defaults=True, command_help=EVAL_HELP)
     evaluate.set_defaults(handler=_eval)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from transforms.prompt import DEFAULT_PROMPT, check_template
+from transforms.caption.prompt import DEFAULT_PROMPT, check_template
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 from training import metrics
 from transforms.discover import read_manifest, resolve_relative
 from transforms.image_pairs import read_image
-from transforms.prompt import parse_action
+from transforms.caption.prompt import parse_action
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _wrong_labels(items: Sequence[EvalItem]) -> List[str]:
 
 def evaluate(model, items: Sequence[EvalItem], prompt: str, max_new_tokens: int = 24
              ) -> Tuple[Dict, List[Dict]]:
-    """(metrics, one row per item). `model` is a loaded transforms.idp_runtime.IdpModel."""
+    """(metrics, one row per item). `model` is a loaded transforms.caption.model.IdpModel."""
     items = list(items)
     befores, afters = [i.before for i in items], [i.after for i in items]
     answers = model.caption(befores, afters, prompt, max_new_tokens)

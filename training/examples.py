@@ -8,7 +8,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from transforms.existing import read_index
+from schemas import sample as layout
+from transforms.dataset.index import read_index
 from transforms.shard_read import decode_jpeg
 from transforms.storage import filesystem, join
 
@@ -51,7 +52,7 @@ def read_examples(data: str) -> Tuple[List[Example], Dict[str, int]]:
         raise FileNotFoundError(f"no shards found at {data}")
     examples, skipped = [], 0
     dataset = wds.WebDataset(urls, shardshuffle=False, empty_check=False).to_tuple(
-        "__key__", "before.jpg", "after.jpg", "txt", missing_is_error=False)
+        "__key__", layout.BEFORE, layout.AFTER, layout.ACTION, missing_is_error=False)
     for key, before, after, text in dataset:
         action = text.decode("utf-8").strip() if text else ""
         if not action:

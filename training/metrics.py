@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Sequence
 
-from transforms.prompt import parse_action
+from transforms.caption.prompt import parse_action
 
 
 def normalise(text: str) -> str:

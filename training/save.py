@@ -18,7 +18,7 @@ def finish(config: TrainConfig, model, processor, device: str, held: List, count
     import torch
     import transformers
     from training.lora import merge
-    from transforms.idp_runtime import IdpModel
+    from transforms.caption.model import IdpModel
 
     model = merge(model).eval()
     processor.tokenizer.padding_side = "left"  # generation continues from the right end

@@ -34,7 +34,7 @@ def _tokenizer_texts(examples: List[Example], prompt: str) -> List[str]:
 def starting_model(config: TrainConfig, train: List[Example], base: str):
     """(model, processor) to train: a new tiny model (saved once to `base`, so a resumed run
     starts from the very same one) or a pretrained model through the Auto classes."""
-    from transforms.idp_model import load_pretrained, local_model_path
+    from transforms.caption.loading import load_pretrained, local_model_path
     if config.tiny and not os.path.isdir(base):
         model, processor = build_tiny_llava(
             TinyModelConfig(), _tokenizer_texts(train, config.prompt), config.seed)
@@ -83,7 +83,7 @@ def _inputs(encoder: BatchEncoder, examples: List[Example], indices: List[int]):
 def run(config: TrainConfig, log: Callable[[str], None] = print) -> Dict:
     """Trains, saves the model to config.output, and returns the run's record (training.json)."""
     import torch
-    from transforms.idp_model import resolve_device
+    from transforms.caption.loading import resolve_device
 
     started = time.time()
     examples, counts = read_examples(config.data)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import unicodedata
 from typing import Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 
-from schemas.records import Caption, Drop, PairOutcome, StagedTriple
+from schemas.records import Caption, Drop, StagedTriple
+from transforms import metrics
+from transforms.keep_or_drop import keep_or_drop_groups, none_dropped
 
 POLICIES = ("drop", "flag", "off")
 
@@ -105,23 +108,14 @@ def check_video(triples: Iterable[StagedTriple], config: CaptionQcConfig):
             yield dataclasses.replace(triple, qc_flags=tuple(flags)), None
 
 
-class _CheckVideoFn(beam.DoFn):
-    DROPPED = "dropped"
-
-    def __init__(self, config: CaptionQcConfig):
-        self._config = config
-
-    def process(self, item):
-        _, triples = item
-        for triple, drop in check_video(triples, self._config):
-            if drop is None:
-                for flag in triple.qc_flags:
-                    beam.metrics.Metrics.counter("idp_corpus", f"flagged_{flag}").inc()
-                yield triple
-            else:
-                beam.metrics.Metrics.counter("idp_corpus", f"dropped_{drop.reason}").inc()
-                yield beam.pvalue.TaggedOutput(self.DROPPED, PairOutcome(
-                    meta=triple.meta, caption=triple.caption, drop=drop))
+def check_grouped(video, config: CaptionQcConfig):
+    """`check_video` for one (video id, triples) group, counting the flags of kept triples."""
+    _, triples = video
+    for triple, drop in check_video(triples, config):
+        if drop is None:
+            for flag in triple.qc_flags:
+                metrics.count(f"flagged_{flag}")
+        yield triple, drop
 
 
 class CaptionQc(beam.PTransform):
@@ -134,11 +128,9 @@ class CaptionQc(beam.PTransform):
 
     def expand(self, triples):
         if self._config.qc_policy == "off":
-            return {"kept": triples,
-                    "dropped": triples.pipeline | "NoneDropped" >> beam.Create([])}
-        checked = (triples
-                   | "ByVideo" >> beam.Map(lambda t: (t.meta.source.video_id, t))
-                   | "GroupByVideo" >> beam.GroupByKey()
-                   | "Check" >> beam.ParDo(_CheckVideoFn(self._config)).with_outputs(
-                       _CheckVideoFn.DROPPED, main="kept"))
-        return {"kept": checked.kept, "dropped": checked[_CheckVideoFn.DROPPED]}
+            return none_dropped(triples)
+        videos = (triples
+                  | "ByVideo" >> beam.Map(lambda t: (t.meta.source.video_id, t))
+                  | "GroupByVideo" >> beam.GroupByKey())
+        return keep_or_drop_groups(videos, "Check",
+                                   functools.partial(check_grouped, config=self._config))

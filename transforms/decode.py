@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import VideoOutcome, VideoSource
+from transforms import metrics
 from transforms.decode_core import DecodeConfig, stream_source
 from transforms.decode_pool import join_pool, leave_pool
 from transforms.isolation import ChildFailed
@@ -97,16 +98,16 @@ class _DecodeFn(beam.DoFn):
                     self.VIDEOS, WindowedValue(item, video.timestamp, [video.window]))
             else:
                 video.out.note(item)
-                beam.metrics.Metrics.counter("idp_corpus", "pairs_sampled").inc()
+                metrics.count("pairs_sampled")
                 yield WindowedValue(item, video.timestamp, [video.window])
 
 
 def _count(outcome: VideoOutcome) -> None:
     if outcome.info:  # a video cut short by a failure after some pairs counts as decoded
-        beam.metrics.Metrics.counter("idp_corpus", "videos_decoded").inc()
+        metrics.count("videos_decoded")
     else:
-        beam.metrics.Metrics.counter("idp_corpus", "videos_failed").inc()
-        beam.metrics.Metrics.counter("idp_corpus", f"videos_{outcome.reason}").inc()
+        metrics.count("videos_failed")
+        metrics.count(f"videos_{outcome.reason}")
 
 
 class DecodeAndSample(beam.PTransform):

@@ -18,6 +18,7 @@ import fsspec
 
 from schemas.records import VideoSource
 from schemas.sample import safe_id, video_id_for
+from transforms import metrics
 from transforms.labels import clean_label
 from transforms.schemes import scheme_problem
 from transforms.source_identity import identity, merge_duplicates, split_collisions
@@ -74,7 +75,7 @@ def _text(value: Any) -> Optional[str]:
     """Free text from a manifest as one clean line (transforms/labels.py), None when empty."""
     text, cut = clean_label(value)
     if cut:
-        beam.metrics.Metrics.counter("idp_corpus", "labels_truncated").inc()
+        metrics.count("labels_truncated")
     return text
 
 
@@ -280,8 +281,8 @@ class Discover(beam.PTransform):
 def _first_of(item) -> VideoSource:
     """One source per identity (inputs may name a file twice); counted for progress displays,
     and the duplicates merged into it counted for the run's summary."""
-    beam.metrics.Metrics.counter("idp_corpus", "videos_discovered").inc()
+    metrics.count("videos_discovered")
     source, merged = merge_duplicates(item[1])
     if merged:
-        beam.metrics.Metrics.counter("idp_corpus", "duplicate_inputs_merged").inc(merged)
+        metrics.count("duplicate_inputs_merged", merged)
     return source

@@ -6,12 +6,14 @@ counter and a manifest value with no edit anywhere else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable, List, Optional
 
 import apache_beam as beam
 
-from schemas.records import Drop, FramePair, PairOutcome, PairScores
+from schemas.records import Drop, FramePair, PairScores
 from transforms.image_pairs import SAMPLER as IMAGE_PAIR
+from transforms.keep_or_drop import keep_or_drop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,19 +85,10 @@ def check(scores: PairScores, config: FilterConfig,
     return None
 
 
-class _FilterFn(beam.DoFn):
-    DROPPED = "dropped"
-
-    def __init__(self, config: FilterConfig):
-        self._config = config
-
-    def process(self, pair: FramePair):
-        drop = check(pair.meta.scores, self._config, pair.meta.sampler == IMAGE_PAIR)
-        if drop is None:
-            yield pair
-        else:
-            beam.metrics.Metrics.counter("idp_corpus", f"dropped_{drop.reason}").inc()
-            yield beam.pvalue.TaggedOutput(self.DROPPED, PairOutcome(meta=pair.meta, drop=drop))
+def check_pair(config: FilterConfig, pair: FramePair) -> Optional[Drop]:
+    """`check` for one sampled pair: a labelled image pair skips the motion filters unless
+    the config asks for them."""
+    return check(pair.meta.scores, config, pair.meta.sampler == IMAGE_PAIR)
 
 
 class FilterPairs(beam.PTransform):
@@ -106,6 +99,4 @@ class FilterPairs(beam.PTransform):
         self._config = config
 
     def expand(self, pairs):
-        results = pairs | "Check" >> beam.ParDo(_FilterFn(self._config)).with_outputs(
-            _FilterFn.DROPPED, main="kept")
-        return {"kept": results.kept, "dropped": results[_FilterFn.DROPPED]}
+        return keep_or_drop(pairs, "Check", functools.partial(check_pair, self._config))

@@ -10,22 +10,21 @@ columns filtered on its own ids. No worker holds the dataset's ids.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow.dataset as ds
 
 from schemas.records import VideoSource
-from transforms import parts
-from transforms.existing import SOURCES_PER_LOOKUP, read_index
-from transforms.known import NUM_BUCKETS, bucket
+from transforms.dataset import parts
+from transforms.dataset.known import bucket_range
 from transforms.source_identity import collision
 
 
-def committed_ids(output: str, video_ids: Iterable[str]) -> Dict[str, List[str]]:
-    """{video_id: the URIs the committed dataset has under it}, for `video_ids` only."""
+def committed_ids(output: str, index: Optional[dict],
+                  video_ids: Iterable[str]) -> Dict[str, List[str]]:
+    """{video_id: the URIs the committed version `index` has under it}, for `video_ids` only."""
     wanted = sorted(set(video_ids))
-    index = read_index(output)
     if index is None or not wanted:
         return {}
     ids: Dict[str, List[str]] = {}
@@ -42,30 +41,31 @@ def refuse_taken(source: VideoSource, ids: Dict[str, List[str]]) -> VideoSource:
 
 
 def _id_range(source: VideoSource, count: int) -> Tuple[int, VideoSource]:
-    """(range of id buckets, source): about SOURCES_PER_LOOKUP sources a range."""
-    ranges = max(1, min(NUM_BUCKETS, -(-count // SOURCES_PER_LOOKUP)))
-    return bucket(source.video_id) * ranges // NUM_BUCKETS, source
+    return bucket_range(source.video_id, count), source
 
 
-def _refuse_group(group: Tuple[int, Iterable[VideoSource]], output: str):
+def _refuse_group(group: Tuple[int, Iterable[VideoSource]], output: str,
+                  index: Optional[dict]):
     _, sources = group
     sources = list(sources)
-    ids = committed_ids(output, (source.video_id for source in sources))
+    ids = committed_ids(output, index, (source.video_id for source in sources))
     for source in sources:
         yield refuse_taken(source, ids)
 
 
 class RefuseTakenIds(beam.PTransform):
     """VideoSource -> the same, or a `duplicate_id` failure when the dataset at `output` has its
-    id under another URI. Goes after SkipKnown: what reaches it is new or retried."""
+    id under another URI in `base`, the committed index the run starts from. Goes after
+    SkipKnown: what reaches it is new or retried."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, base: Optional[dict]):
         super().__init__()
         self._output = output
+        self._base = base
 
     def expand(self, sources):
         count = sources | "Count" >> beam.combiners.Count.Globally()
         return (sources
                 | "ByIdBuckets" >> beam.Map(_id_range, beam.pvalue.AsSingleton(count))
                 | "GroupByIdBuckets" >> beam.GroupByKey()
-                | "Refuse" >> beam.FlatMap(_refuse_group, self._output))
+                | "Refuse" >> beam.FlatMap(_refuse_group, self._output, self._base))

@@ -9,7 +9,8 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import apache_beam as beam
 
-from schemas.records import Drop, PairOutcome, StagedTriple
+from schemas.records import Drop, StagedTriple
+from transforms.keep_or_drop import keep_or_drop, none_dropped
 
 Item = Tuple[str, float, str]  # (key, score, class)
 
@@ -67,14 +68,8 @@ def _item(triple: StagedTriple) -> Item:
     return triple.key, triple.caption.idp_score, triple_class(triple)
 
 
-def _route(triple: StagedTriple, drops: Dict[str, Drop]):
-    drop = drops.get(triple.key)
-    if drop is None:
-        yield triple
-    else:
-        beam.metrics.Metrics.counter("idp_corpus", f"dropped_{drop.reason}").inc()
-        yield beam.pvalue.TaggedOutput("dropped", PairOutcome(
-            meta=triple.meta, caption=triple.caption, drop=drop, qc_flags=triple.qc_flags))
+def _decision(triple: StagedTriple, drops: Dict[str, Drop]) -> Optional[Drop]:
+    return drops.get(triple.key)
 
 
 class SelectTriples(beam.PTransform):
@@ -87,11 +82,9 @@ class SelectTriples(beam.PTransform):
 
     def expand(self, triples):
         if not self._config.active:
-            return {"kept": triples, "dropped": triples.pipeline | "NoneDropped" >> beam.Create([])}
+            return none_dropped(triples)
         drops = (triples
                  | "Scores" >> beam.Map(_item)
                  | "AllScores" >> beam.combiners.ToList()
                  | "Select" >> beam.Map(select, self._config))
-        routed = triples | "Route" >> beam.FlatMap(
-            _route, beam.pvalue.AsSingleton(drops)).with_outputs("dropped", main="kept")
-        return {"kept": routed.kept, "dropped": routed.dropped}
+        return keep_or_drop(triples, "Route", _decision, beam.pvalue.AsSingleton(drops))

@@ -12,10 +12,10 @@ at once, and an object store shows a file only when it is closed. Files roll eve
 ROLL_TRIPLES triples (or ROLL_BYTES), so the next step gets its work in batch-sized runs,
 not once a whole bundle is staged.
 
-Staging files lie in the run's own folder (transforms/runs.py), which its commit removes once
+Staging files lie in the run's own folder (transforms/dataset/runs.py), which its commit removes once
 every shard is written, its failure removes, and, after a kill, the next lease holder sweeps.
 Without a lease (tests of a transform alone) they go under OUT/staging/ and carry
-storage.TMP_MARK, so `remove_temporaries` finds them.
+layout.TMP_MARK, so `remove_temporaries` finds them.
 """
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import StagedImages, StagedTriple, Triple
-from transforms.heartbeat import keep_alive
-from transforms.storage import STAGING_DIR, TMP_MARK, filesystem, is_local, join
+from transforms.dataset.heartbeat import keep_alive
+from transforms.dataset.layout import STAGING_DIR, TMP_MARK
+from transforms.storage import filesystem, is_local, join
 
 ROLL_TRIPLES = 64  # a caption batch's worth
 ROLL_BYTES = 64 * 2**20
@@ -85,7 +86,7 @@ class _StageFn(beam.DoFn):
 
 class StageTriples(beam.PTransform):
     """Triple -> StagedTriple, the images appended to this run's staging files: in its own
-    folder (transforms/runs.py) when it holds the lease (`run`), else under `output`."""
+    folder (transforms/dataset/runs.py) when it holds the lease (`run`), else under `output`."""
 
     def __init__(self, output: str, run=None):
         super().__init__()

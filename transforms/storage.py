@@ -16,8 +16,7 @@ from typing import Iterator, List, Optional, Tuple
 
 import fsspec
 
-TMP_MARK = ".tmp-"  # temporary files carry this in their name; validators look for strays
-STAGING_DIR = "staging"  # what a run writes and reads back before it commits (staging.py)
+from transforms.dataset.layout import STAGING_DIR, TMP_MARK
 
 
 def filesystem(url: str) -> Tuple[fsspec.AbstractFileSystem, str]:

@@ -18,18 +18,18 @@ import apache_beam as beam
 
 from schemas import sample as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
+from transforms import metrics
 from transforms.change_map import change_map, to_npy
-from transforms.existing import MODES, RETRY_CHOICES, existing_shard_count
-from transforms.heartbeat import keep_alive
-from transforms.lease import check_owner
+from transforms.dataset.heartbeat import keep_alive
+from transforms.dataset.layout import shard_path
+from transforms.dataset.lease import check_owner
 from transforms.jpeg import encode_jpeg
-from transforms.runs import record_planned
+from transforms.dataset.runs import record_planned
 from transforms.shard_plan import plan_shards
 from transforms.staged_images import read_many
 from transforms.storage import committed_file, join
 from transforms.tar_shard import sample_length, write_samples
 
-SHARDS_DIR = "shards"
 READ_AHEAD = 32  # staged triples whose images a shard writer fetches together
 
 
@@ -48,26 +48,10 @@ class WriteConfig:
         "help": "JPEG quality of the stored before/after images (what the model captions)"})
     shard_prefix: str = dataclasses.field(default="", metadata={
         "help": "prefix of shard names, e.g. 'train-' gives train-shard-000000.tar"})
-    mode: str = dataclasses.field(default="refresh", metadata={
-        "help": "refresh: add only videos the dataset at --output lacks, in new shards; "
-                "overwrite: rebuild from scratch"})
-    retry_failed: str = dataclasses.field(default="", metadata={
-        "help": "re-process only the videos whose last status was failed: 'transient' "
-                "(io_error, decode_timeout, decoder_crashed) or 'all'; nothing else is touched"})
-    max_failure_ratio: float = dataclasses.field(default=0.5, metadata={
-        "help": "fail the run, without committing the index, when more than this share of the "
-                "input videos failed to decode"})
 
     def __post_init__(self):
         if min(self.samples_per_shard, self.shard_max_bytes, self.min_shards) < 1:
             raise ValueError("samples_per_shard, shard_max_bytes and min_shards must be >= 1")
-        if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; choose one of {MODES}")
-        if self.retry_failed not in RETRY_CHOICES:
-            raise ValueError(f"retry_failed must be one of {RETRY_CHOICES}")
-        if self.retry_failed and self.mode != "refresh":
-            raise ValueError("retry_failed works on an existing dataset: use it with --mode "
-                             "refresh")
 
 
 def human_label(pair: FramePair) -> Optional[Caption]:
@@ -138,16 +122,13 @@ def write_shard(url: str, triples: List[StagedTriple], tmp_dir: Optional[str] = 
             "sha256": digest.hexdigest()}
 
 
-def _first_shard(output: str, mode: str) -> int:
-    return existing_shard_count(output) if mode == "refresh" else 0
-
-
 class _WriteShardFn(beam.DoFn):
     OUTCOMES = "outcomes"
 
-    def __init__(self, config: WriteConfig, run=None):
+    def __init__(self, config: WriteConfig, run=None, exclusive: bool = False):
         self._config = config
         self._run = run
+        self._exclusive = exclusive
 
     def setup(self):
         keep_alive(self._run)
@@ -161,11 +142,11 @@ class _WriteShardFn(beam.DoFn):
             check_owner(run)
         # A refresh never replaces a shard: a run that lost the dataset to another fails here,
         # before its commit, instead of overwriting the other's shard.
-        info = write_shard(join(self._config.output, SHARDS_DIR, name), triples,
+        info = write_shard(join(self._config.output, shard_path(name)), triples,
                            run.tmp if run is not None else None,
-                           exclusive=run is not None and self._config.mode == "refresh")
-        beam.metrics.Metrics.counter("idp_corpus", "triples_written").inc(len(triples))
-        beam.metrics.Metrics.counter("idp_corpus", "shards_written").inc()
+                           exclusive=run is not None and self._exclusive)
+        metrics.count("triples_written", len(triples))
+        metrics.count("shards_written")
         yield info
         for triple in triples:
             yield beam.pvalue.TaggedOutput(self.OUTCOMES, PairOutcome(
@@ -173,30 +154,34 @@ class _WriteShardFn(beam.DoFn):
 
 
 class WriteShards(beam.PTransform):
-    """StagedTriple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}."""
+    """StagedTriple -> {"shards": index entry per shard, "kept": PairOutcome per written triple}.
 
-    def __init__(self, config: WriteConfig, run=None):
+    Shards are numbered from `first_shard` (a refresh's come after the committed ones);
+    `exclusive`: a shard is only created, never replaced (a refresh)."""
+
+    def __init__(self, config: WriteConfig, run=None, first_shard: int = 0,
+                 exclusive: bool = False):
         super().__init__()
         self._config = config
         self._run = run
+        self._first_shard = first_shard
+        self._exclusive = exclusive
 
     def expand(self, triples):
         config = self._config
-        first_shard = (triples.pipeline
-                       | "Output" >> beam.Create([config.output])
-                       | "FirstShard" >> beam.Map(_first_shard, config.mode))
         assignment = (triples
                       | "Sizes" >> beam.Map(sample_size)
                       | "AllSizes" >> beam.combiners.ToList()
                       | "Plan" >> beam.Map(plan_shards, config.samples_per_shard,
                                            config.shard_max_bytes, config.min_shards,
-                                           beam.pvalue.AsSingleton(first_shard))
+                                           self._first_shard)
                       | "RecordPlan" >> beam.Map(record_planned, self._run, functools.partial(
                           layout.shard_name, prefix=config.shard_prefix)))
         written = (triples
                    | "ToShard" >> beam.Map(lambda triple, shards: (shards[triple.key], triple),
                                            shards=beam.pvalue.AsSingleton(assignment))
                    | "GroupByShard" >> beam.GroupByKey()
-                   | "WriteShard" >> beam.ParDo(_WriteShardFn(config, self._run)).with_outputs(
+                   | "WriteShard" >> beam.ParDo(_WriteShardFn(
+                       config, self._run, self._exclusive)).with_outputs(
                        _WriteShardFn.OUTCOMES, main="shards"))
         return {"shards": written.shards, "kept": written[_WriteShardFn.OUTCOMES]}

@@ -215,7 +215,7 @@ def test_the_cancel_lookup_finds_the_active_job_of_that_name_or_none():
 
 def test_the_caption_stage_default_hint_names_a_machine_its_gpu_attaches_to():
     """What a run without launch.sh gets (`idp-corpus build --runner DataflowRunner ...`)."""
-    from transforms.caption_config import CaptionConfig
+    from transforms.caption.config import CaptionConfig
     hint = CaptionConfig(model="m").accelerator
     parse_resource_hints({"accelerator": hint})
     fields = hint_fields(hint)

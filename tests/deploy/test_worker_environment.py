@@ -9,7 +9,7 @@ import pytest
 from tests.deploy import image_spec, worker_image
 
 WORKER_IMPORTS = (
-    "import apache_beam, pipelines.build, pipelines.cli, transforms.caption, procedural, "
+    "import apache_beam, pipelines.build, pipelines.cli, transforms.caption.stage, procedural, "
     "training, decord, av, cv2, torch; "
     "pipelines.cli.parser(); "  # builds every subcommand: imports procedural and training
     "print(pipelines.__file__)")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tests.models.families import FAMILIES
-from transforms.caption_config import CaptionConfig
+from transforms.caption.config import CaptionConfig
 
 
 class Families:
@@ -24,7 +24,7 @@ class Families:
     def loaded(self, name: str):
         """(handler, IdpModel) as the caption stage loads them."""
         if name not in self._loaded:
-            from transforms.idp_model import IdpModelHandler
+            from transforms.caption.handler import IdpModelHandler
             handler = IdpModelHandler(CaptionConfig(model=self.path(name), device="cpu",
                                                     batch_size=8, max_new_tokens=8))
             self._loaded[name] = handler, handler.load_model()

@@ -147,7 +147,8 @@ def paligemma():
                              image_token_index=tok.convert_tokens_to_ids("<image>"))
     image_processor = SiglipImageProcessorPil(size={"height": 32, "width": 32})
     image_processor.image_seq_length = 16
-    # No chat template: PaliGemma's own prompt format (transforms/prompt.py) is what it learnt.
+    # No chat template: PaliGemma's own prompt format (transforms/caption/prompt.py) is what it
+    # learnt.
     processor = PaliGemmaProcessor(image_processor=image_processor, tokenizer=tok)
     return finish(PaliGemmaForConditionalGeneration(config), tok), processor
 

@@ -17,8 +17,8 @@ from PIL import Image
 from fixtures.videos import scene_frames
 from pipelines.validate import validate
 from tests.models.test_conformance import pictures
-from transforms.caption_config import CaptionConfig
-from transforms.idp_model import IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
 
 COMMAND_FAMILIES = ["idefics3", "mllama", "paligemma"]
 

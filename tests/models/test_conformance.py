@@ -24,7 +24,8 @@ import torch
 
 from tests.models.families import FAMILIES, SKIPPED
 from tests.transforms.conftest import make_pair
-from transforms.prompt import DEFAULT_PROMPT, build_messages, render_prompt
+from transforms.caption.inputs import as_input
+from transforms.caption.prompt import DEFAULT_PROMPT, build_messages, render_prompt
 
 NEAR_TIE = 1e-4
 BATCH_SCORE_TOLERANCE = 1e-4
@@ -195,7 +196,7 @@ def test_labelled_pairs_score_through_the_handler(family):
         pair = dataclasses.replace(pair, before=befores[i], after=afters[i])
         source = dataclasses.replace(pair.meta.source, label=label)
         pairs.append(dataclasses.replace(pair, meta=dataclasses.replace(pair.meta, source=source)))
-    results = [r.inference for r in handler.run_inference(pairs, model)]
+    results = [r.inference for r in handler.run_inference(list(map(as_input, pairs)), model)]
     alone = [model.score([p.before], [p.after], DEFAULT_PROMPT, [p.meta.source.label])[0]
              for p in pairs]
     for caption, (mean, _, count) in zip(results, alone):

@@ -9,10 +9,10 @@ from tests.models.families import FAMILIES
 from tests.models.test_conformance import pictures
 from training.config import TrainConfig
 from training.train import run
-from transforms.caption_config import CaptionConfig
-from transforms.idp_model import IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
 from transforms.jpeg import encode_jpeg
-from transforms.prompt import DEFAULT_PROMPT
+from transforms.caption.prompt import DEFAULT_PROMPT
 from transforms.tar_shard import write_samples
 
 ACTIONS = ["open the drawer", "close the drawer", "cut the bread", "fold the towel"]

@@ -9,7 +9,7 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from pipelines.cli import main
-from transforms import lease
+from transforms.dataset import layout
 
 PROTOCOL = "fulldisk"
 
@@ -59,7 +59,7 @@ def test_a_build_onto_a_full_disk_fails_and_leaves_no_staging(tmp_path, video_fo
     left = [os.path.relpath(os.path.join(root, name), output)
             for root, _, names in os.walk(output) for name in names]
     assert left == []  # no staging, no lease, no index: nothing of the run
-    assert not os.listdir(output / lease.RUNS_DIR)
+    assert not os.listdir(output / layout.RUNS_DIR)
 
 
 @pytest.fixture

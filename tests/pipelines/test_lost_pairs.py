@@ -5,7 +5,7 @@ from fixtures.videos import scene_video
 from pipelines import config as build_options
 from pipelines.build import run
 from pipelines.cli import parser
-from transforms import filter as filters
+from transforms import keep_or_drop
 
 
 def test_a_pair_lost_between_decoding_and_writing_stops_the_commit(tmp_path, monkeypatch):
@@ -14,16 +14,16 @@ def test_a_pair_lost_between_decoding_and_writing_stops_the_commit(tmp_path, mon
     for seed in range(2):
         scene_video(str(videos / f"v{seed}.mp4"), num_frames=60, width=96, height=72,
                     seed=seed, motion_spans=((5, 25), (35, 55)), speed=2)
-    check = filters._FilterFn.process
+    check = keep_or_drop._DecideEachFn.process  # the filter's, the one judge of a --no-caption run
     swallowed = []
 
-    def lose_one(self, pair):  # what a faulty runner does: the element is simply gone
+    def lose_one(self, pair, *side_inputs):  # what a faulty runner does: the element is gone
         if not swallowed:
             swallowed.append(pair.key)
             return
-        yield from check(self, pair)
+        yield from check(self, pair, *side_inputs)
 
-    monkeypatch.setattr(filters._FilterFn, "process", lose_one)
+    monkeypatch.setattr(keep_or_drop._DecideEachFn, "process", lose_one)
     args, beam_args = parser().parse_known_args(
         ["build", "--input", str(videos / "*"), "--output", str(output), "--no-caption",
          "--direct_running_mode", "in_memory"])

@@ -26,11 +26,10 @@ pytest.importorskip("moto.server", reason=NEEDS)
 
 from fixtures.videos import scene_video  # noqa: E402
 from pipelines.validate import validate  # noqa: E402
-from transforms.parts import named_files  # noqa: E402
+from transforms.dataset.parts import named_files  # noqa: E402
 from tests.transforms.test_write import stage_and_read_at_once  # noqa: E402
 from transforms import staging  # noqa: E402
-from transforms.lease import LEASE_DIR, RUNS_DIR  # noqa: E402
-from transforms.storage import STAGING_DIR  # noqa: E402
+from transforms.dataset.layout import LEASE_DIR, RUNS_DIR, STAGING_DIR  # noqa: E402
 
 BUCKET = "bucket"
 BUILD_TIMEOUT = 300

@@ -3,7 +3,7 @@ a time holds the dataset, a waiting run goes next, a stale or dead holder is tak
 when two runs reach the commit together exactly one commits; the other fails cleanly and its
 rerun completes the dataset. Every triple ends up in a shard exactly once.
 
-A run is held at its commit point by IDP_CORPUS_PAUSE_BEFORE_COMMIT: it stops itself (SIGSTOP)
+A run is held at its commit point by tests/pipelines/paused_commit.py: it stops itself (SIGSTOP)
 after its last lease check, just before it creates the version's marker; a stopped process
 also stops its heartbeat, as a hung or partitioned one would.
 """
@@ -19,8 +19,7 @@ import pytest
 from fixtures.videos import scene_video
 from pipelines.validate import validate
 from tests.pipelines.test_object_store import BUCKET, s3, upload  # noqa: F401 - its S3 server
-from transforms import lease, parts
-from transforms.index_commit import PAUSE_ENV
+from transforms.dataset import layout, lease, parts
 from transforms.storage import filesystem, join
 
 TIMEOUT = 120
@@ -54,16 +53,17 @@ def where(request, tmp_path, videos):
         g: f"s3://{BUCKET}/{prefix}/videos/{g}/*" for g in ("base", "a", "b")}
 
 
-def command(output, inputs, *extra):
-    return [sys.executable, "-m", "pipelines.cli", "build", "--input", inputs, "--output",
+def command(output, inputs, *extra, pause=False):
+    module = "tests.pipelines.paused_commit" if pause else "pipelines.cli"
+    return [sys.executable, "-m", module, "build", "--input", inputs, "--output",
             output, "--no-caption", "--sampler", "first_last", "--direct_running_mode",
             "in_memory", *extra]
 
 
 def start(output, inputs, *extra, pause=False, log=None):
-    env = {**os.environ, **({PAUSE_ENV: "1"} if pause else {})}
-    return subprocess.Popen(command(output, inputs, *extra), env=env, stdout=log or subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(command(output, inputs, *extra, pause=pause),
+                            stdout=log or subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 def run(output, inputs, *extra):
@@ -138,7 +138,7 @@ def triple_sources(output) -> list:
 def leftovers(output) -> list:
     fs, root = filesystem(output)
     fs.invalidate_cache()
-    return [path for folder in (lease.LEASE_DIR, lease.RUNS_DIR)
+    return [path for folder in (layout.LEASE_DIR, layout.RUNS_DIR)
             for path in (fs.find(join(root, folder)) if fs.exists(join(root, folder)) else [])]
 
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from transforms.parts import named_files
+from transforms.dataset.parts import named_files
 
 BUILD_TIMEOUT = 300
 

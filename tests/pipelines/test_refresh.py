@@ -137,7 +137,7 @@ def test_retry_failed_reprocesses_only_transient_failures(tmp_path, build):
 def test_a_refresh_that_dies_while_committing_leaves_the_old_version_whole(tmp_path, build,
                                                                             monkeypatch):
     """Simulates a death just before the new version's index is created (the commit point)."""
-    from transforms import index_commit as commit
+    from transforms.dataset import index as commit
     videos, output = tmp_path / "videos", tmp_path / "corpus"
     make_videos(videos, range(3))
     options = ["--input", videos / "*", "--output", output, "--no-caption",

@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-from transforms.idp_model import CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.inputs import as_input
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def handler_score(model_path, folder, row, candidate):
     after = np.asarray(Image.open(folder / candidate).convert("RGB"))
     meta = PairMeta("k", VideoSource("u", "v", label=row["action"]), VideoInfo(0, 2, 32, 32, "i"),
                     0, 1, "verifier", PairScores(0, 0, 0, 0, 0))
-    (result,) = handler.run_inference([FramePair(meta, before, after)], model)
+    (result,) = handler.run_inference([as_input(FramePair(meta, before, after))], model)
     return result.inference.idp_score
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from procedural.writer import write_synth
 from training.evaluate import evaluate, items_from_manifest
-from transforms.idp_model import CaptionConfig, IdpModelHandler
-from transforms.prompt import DEFAULT_PROMPT
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.prompt import DEFAULT_PROMPT
 
 MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "models", "tiny-idp")
 HELD_OUT_SEED = 9001  # the model was trained on seeds 1 and 3 and evaluated on seed 2

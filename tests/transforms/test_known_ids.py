@@ -3,8 +3,13 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import VideoSource
-from tests.transforms.test_parts import commit, video
+from tests.transforms.dataset.test_parts import commit, video
+from transforms.dataset.index import current_index
 from transforms.known_ids import RefuseTakenIds, committed_ids
+
+
+def ids_in(root, video_ids):
+    return committed_ids(str(root), current_index(str(root)), video_ids)
 
 
 def source(uri, video_id):
@@ -15,10 +20,10 @@ def test_only_the_asked_ids_are_read_from_every_part(tmp_path):
     root = tmp_path / "corpus"
     first = commit(root, 1, None, [video("/v/a/0001"), video("/v/a/0002")], [], [])
     commit(root, 2, first, [video("/v/b/0003")], [], [])
-    assert committed_ids(str(root), ["0001", "0003", "0009"]) == {
+    assert ids_in(root, ["0001", "0003", "0009"]) == {
         "0001": ["/v/a/0001"], "0003": ["/v/b/0003"]}
-    assert committed_ids(str(root), []) == {}
-    assert committed_ids(str(tmp_path / "empty"), ["0001"]) == {}
+    assert ids_in(root, []) == {}
+    assert ids_in(tmp_path / "empty", ["0001"]) == {}
 
 
 def test_a_new_video_under_a_committed_id_of_another_uri_is_refused(tmp_path):
@@ -28,7 +33,7 @@ def test_a_new_video_under_a_committed_id_of_another_uri_is_refused(tmp_path):
         checked = (pipeline
                    | beam.Create([source("/v/c/0001", "0001"), source("/v/a/0002", "0002"),
                                   source("/v/c/0005", "0005")])
-                   | RefuseTakenIds(str(root))
+                   | RefuseTakenIds(str(root), current_index(str(root)))
                    | beam.Map(lambda s: (s.uri, s.problem)))
         assert_that(checked, equal_to([("/v/c/0001", "duplicate_id"), ("/v/a/0002", None),
                                        ("/v/c/0005", None)]))

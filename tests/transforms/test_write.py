@@ -15,9 +15,10 @@ from tests.transforms.conftest import make_pair
 from transforms import staging
 from transforms.staged_images import read_many
 from transforms.staging import StageTriples
-from transforms.storage import STAGING_DIR, remove_temporaries
+from transforms.dataset.layout import SHARDS_DIR, STAGING_DIR
+from transforms.storage import remove_temporaries
 from transforms.tar_shard import write_samples
-from transforms.write import SHARDS_DIR, WriteConfig, WriteShards, sample_dict, to_triple
+from transforms.write import WriteConfig, WriteShards, sample_dict, to_triple
 
 
 def flags_of(key):  # one triple gets a flag after staging, as caption QC does: KEY.json has it
@@ -37,7 +38,7 @@ def expected_sample(triple):
 def test_shards_from_staged_images_are_the_bytes_of_writing_the_samples_directly(tmp_path):
     triples = [to_triple((make_pair(f"k{i:02d}", seed=i), None), 90) for i in (4, 0, 6, 2, 5, 1, 3)]
     output = str(tmp_path / "out")
-    config = WriteConfig(output=output, samples_per_shard=3, mode="overwrite")
+    config = WriteConfig(output=output, samples_per_shard=3)
     with beam.Pipeline() as pipeline:
         staged = pipeline | beam.Create(triples) | StageTriples(output) | beam.Map(flag)
         written = staged | WriteShards(config)

@@ -5,7 +5,9 @@ import dataclasses
 import pytest
 import torch
 
-from transforms.idp_model import CaptionConfig, IdpModelHandler
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.inputs import as_input
 
 LABELS = ["open the drawer", "move the red cube left", "wave", "pick up the cup and put it down"]
 
@@ -43,7 +45,8 @@ def direct_score(model, pair, prompt, action):
 
 
 def run(handler, model, pairs):
-    return {r.example.key: r.inference for r in handler.run_inference(pairs, model)}
+    return {r.example.key: r.inference
+            for r in handler.run_inference(list(map(as_input, pairs)), model)}
 
 
 def test_labelled_pairs_are_scored_not_captioned(loaded, pairs):

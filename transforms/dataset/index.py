@@ -14,18 +14,11 @@ meanwhile, its skip list and shard numbers are out of date, and it fails instead
 from __future__ import annotations
 
 import json
-import os
-import signal
 from typing import Optional
 
-from transforms import lease
-from transforms.existing import INDEX, read_index
+from transforms.dataset import lease
+from transforms.dataset.layout import INDEX, version_marker
 from transforms.storage import DataFileConflict, create_bytes, filesystem, join, write_bytes
-
-VERSIONS_DIR = "versions"
-# Test hook: the commit stops its own process (SIGSTOP) after its last lease check, just before
-# creating the marker, so that a test can make another run commit in that window.
-PAUSE_ENV = "IDP_CORPUS_PAUSE_BEFORE_COMMIT"
 
 
 class StaleBase(RuntimeError):
@@ -37,7 +30,22 @@ class LostRace(RuntimeError):
 
 
 def marker(output: str, version: int) -> str:
-    return join(output, VERSIONS_DIR, f"v{version:06d}", INDEX)
+    return join(output, version_marker(version))
+
+
+def read_index(output: str) -> Optional[dict]:
+    """The index the root pointer holds (None for a folder no build committed to); a pointer
+    that lags is rolled forward by `current_index`."""
+    fs, path = filesystem(join(output, INDEX))
+    try:  # cat_file, not open: open may pin an ETag from a listing cached before a commit
+        return json.loads(fs.cat_file(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def shard_count(index: Optional[dict]) -> int:
+    """How many shards a version lists: a refresh numbers its new shards after them."""
+    return len(index["shards"]) if index else 0
 
 
 def _read(url: str) -> Optional[bytes]:
@@ -60,14 +68,18 @@ def current_index(output: str) -> Optional[dict]:
         index, version = json.loads(data), version + 1
 
 
-def current_version(output: str) -> int:
-    index = current_index(output)
+def version_of(index: Optional[dict]) -> int:
     return index.get("version", 0) if index else 0
 
 
-def repair_pointer(output: str) -> None:
-    """Points index.json at the latest committed version, if a killed run left it behind."""
-    version, pointer = current_version(output), read_index(output)
+def current_version(output: str) -> int:
+    return version_of(current_index(output))
+
+
+def repair_pointer(output: str, latest: Optional[dict]) -> None:
+    """Points index.json at `latest` (the latest committed version's index, `current_index`),
+    if a killed run left the pointer behind."""
+    version, pointer = version_of(latest), read_index(output)
     if version and (pointer is None or pointer.get("version", 0) < version):
         write_bytes(join(output, INDEX), _read(marker(output, version)))
 
@@ -90,8 +102,6 @@ def publish(output: str, index: dict, data: bytes, run: Optional[lease.RunRef]) 
         if run is not None:
             check_base(output, run)
             lease.check_owner(run)
-            if os.environ.get(PAUSE_ENV):
-                os.kill(os.getpid(), signal.SIGSTOP)
         try:
             create_bytes(url, data, run.tmp if run is not None else None)
         except DataFileConflict:

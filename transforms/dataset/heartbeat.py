@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Dict
 
-from transforms import lease
+from transforms.dataset import lease
 
 log = logging.getLogger(__name__)
 

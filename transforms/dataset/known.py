@@ -24,6 +24,8 @@ from transforms.storage import filesystem, is_local, join
 
 # Fixed for good: every lookup file ever written is sorted by it.
 NUM_BUCKETS = 4096
+# A lookup of a run's sources goes by ranges of buckets holding about this many sources each.
+SOURCES_PER_LOOKUP = 10_000
 ROW_GROUP_ROWS = 2048
 KNOWN = pa.schema([
     ("bucket", pa.int32()),
@@ -37,6 +39,14 @@ KNOWN = pa.schema([
 def bucket(uri: str) -> int:
     digest = hashlib.blake2b(uri.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % NUM_BUCKETS
+
+
+def bucket_range(value: str, count: int) -> int:
+    """The range of buckets `value` falls in, when `count` values are looked up: about
+    SOURCES_PER_LOOKUP values a range, so a small refresh looks up once and a listing of
+    millions splits into ranges that each read only their share of the lookup files."""
+    ranges = max(1, min(NUM_BUCKETS, -(-count // SOURCES_PER_LOOKUP)))
+    return bucket(value) * ranges // NUM_BUCKETS
 
 
 def lookup_table(video_rows: Iterable[dict]) -> pa.Table:

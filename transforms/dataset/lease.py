@@ -24,10 +24,9 @@ import time
 import uuid
 from typing import List, Optional
 
+from transforms.dataset.layout import LEASE_DIR, RUNS_DIR, STAGING_DIR, TMP_DIR
 from transforms.storage import create_bytes, filesystem, join, write_bytes
 
-LEASE_DIR = "lease"
-RUNS_DIR = "runs"  # each run's own folder: its staging and temporaries
 POLL_SECONDS = 2.0  # how often --wait looks again
 MAX_BEAT_SECONDS = 30.0
 
@@ -63,11 +62,11 @@ class RunRef:
 
     @property
     def staging(self) -> str:
-        return join(self.folder, "staging")
+        return join(self.folder, STAGING_DIR)
 
     @property
     def tmp(self) -> str:
-        return join(self.folder, "tmp")
+        return join(self.folder, TMP_DIR)
 
 
 @dataclasses.dataclass(frozen=True)

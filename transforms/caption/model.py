@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
-from transforms.idp_inputs import PairInputs, with_targets
+from transforms.caption.model_inputs import PairInputs, with_targets
 
 
 def token_logprob_stats(logprobs, generated, eos_ids):

@@ -4,10 +4,11 @@ import pytest
 import torch
 from transformers import AutoProcessor
 
-from transforms.idp_inputs import PairInputs, decode_for_model, input_short_side, shrink
+from transforms.caption.model_inputs import (PairInputs, decode_for_model,
+                                             halve_toward_model_size, input_short_side)
 from transforms.shard_read import decode_jpeg
 from transforms.jpeg import encode_jpeg
-from transforms.prompt import DEFAULT_PROMPT, render_prompt
+from transforms.caption.prompt import DEFAULT_PROMPT, render_prompt
 
 
 def smooth_frame(height, width, seed=0):
@@ -30,10 +31,10 @@ def pixels(processor, images):
 
 
 @pytest.mark.parametrize("height,width", [(720, 1280), (1080, 1920), (1280, 720), (401, 999)])
-def test_shrink_keeps_what_the_model_sees(processor, height, width):
+def test_halving_keeps_what_the_model_sees(processor, height, width):
     frame = smooth_frame(height, width)
     side = input_short_side(processor.image_processor)
-    small = shrink(frame, side)
+    small = halve_toward_model_size(frame, side)
     assert 2 * side <= min(small.shape[:2]) < 4 * side and small.dtype == np.uint8
     assert small.shape[1] / small.shape[0] == pytest.approx(width / height, rel=0.03)
     # The processor makes nearly the same input of the halved frame as of the full one: under
@@ -44,24 +45,25 @@ def test_shrink_keeps_what_the_model_sees(processor, height, width):
     assert (pixels(processor, [small]) - pixels(processor, [frame[::-1]])).abs().mean() > 0.3
 
 
-def test_shrink_leaves_frames_near_the_input_size_alone(processor):
+def test_halving_leaves_frames_near_the_input_size_alone(processor):
     frame = smooth_frame(100, 150)
     assert input_short_side(processor.image_processor) == 32
-    assert shrink(frame, 32) is frame
-    assert shrink(frame, None) is frame
+    assert halve_toward_model_size(frame, 32) is frame
+    assert halve_toward_model_size(frame, None) is frame
 
 
 @pytest.mark.parametrize("height,width", [(720, 1280), (1080, 1920), (1280, 720), (401, 999),
                                           (100, 150)])
-def test_a_jpeg_is_decoded_straight_at_the_scale_shrink_makes(processor, height, width):
+def test_a_jpeg_is_decoded_straight_at_the_scale_halving_makes(processor, height, width):
     jpeg = encode_jpeg(smooth_frame(height, width), 95)
     side = input_short_side(processor.image_processor)
-    reduced, reference = decode_for_model(jpeg, side), shrink(decode_jpeg(jpeg), side)
+    reduced = decode_for_model(jpeg, side)
+    reference = halve_toward_model_size(decode_jpeg(jpeg), side)
     # libjpeg rounds a scaled side up where halving rounds down: at most a pixel apart.
     assert np.abs(np.subtract(reduced.shape, reference.shape)).max() <= 1
     assert reduced.dtype == np.uint8 and reduced.shape[2] == 3
     difference = (pixels(processor, [reduced]) - pixels(processor, [reference])).abs().mean()
-    assert difference < 0.06  # as close as shrink is to the full frame (above)
+    assert difference < 0.06  # as close as halving is to the full frame (above)
 
 
 def test_jpeg_bytes_make_the_batch_their_decoded_frames_make(processor):
@@ -77,7 +79,8 @@ def test_jpeg_bytes_make_the_batch_their_decoded_frames_make(processor):
 
 def full_processor(processor, befores, afters):
     """What the processor itself makes of the batch: the reference for the shared-text path."""
-    images = [[shrink(image, 32) for image in pair] for pair in zip(befores, afters)]
+    images = [[halve_toward_model_size(image, 32) for image in pair]
+              for pair in zip(befores, afters)]
     return processor(images=images, text=[render_prompt(processor, DEFAULT_PROMPT)] * len(befores),
                      padding=True, return_tensors="pt", input_data_format="channels_last")
 

@@ -5,8 +5,8 @@ import json
 import pyarrow.parquet as pq
 
 from schemas import manifests
-from transforms import known, manifest_stats, parts
-from transforms.finalize import commit_version
+from transforms.dataset import known, manifest_stats, parts
+from transforms.dataset.commit import commit_version
 
 
 def video(uri, status="ok", reason=None, num_kept=1):

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from transforms import index_commit, lease, runs
-from transforms.heartbeat import Heartbeat
-from transforms.lease import LeaseConfig
+from transforms.dataset import index as index_commit, layout, lease, runs
+from transforms.dataset.heartbeat import Heartbeat
+from transforms.dataset.lease import LeaseConfig
 from transforms.storage import DataFileConflict, create_bytes
 
 
@@ -29,7 +29,7 @@ def test_a_second_taker_is_refused_in_one_line_naming_the_holder(tmp_path):
     assert first.run_id in message and "since" in message and "last heartbeat" in message
     assert "--wait" in message and "--break-lease" in message
     lease.release(first)
-    assert os.listdir(tmp_path / lease.LEASE_DIR) == []  # a dataset at rest holds no lease
+    assert os.listdir(tmp_path / layout.LEASE_DIR) == []  # a dataset at rest holds no lease
     take(tmp_path)
 
 
@@ -77,7 +77,7 @@ def test_a_stale_lease_is_broken_only_when_asked_and_then_the_old_holder_cannot_
 
 
 def test_a_holder_whose_process_is_gone_on_this_host_is_taken_over_at_once(tmp_path):
-    code = ("import sys; from transforms import lease; "
+    code = ("import sys; from transforms.dataset import lease; "
             "lease.take(sys.argv[1], 'gone', lease.LeaseConfig(), lambda: 0, True)")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
                    env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -136,7 +136,7 @@ def test_a_pointer_left_behind_by_a_killed_commit_is_rolled_forward(tmp_path):
     create_bytes(index_commit.marker(output, 3), json.dumps(index).encode())  # died here
     assert json.loads((tmp_path / "index.json").read_text())["version"] == 2  # readers: v2
     assert index_commit.current_version(output) == 3
-    index_commit.repair_pointer(output)
+    index_commit.repair_pointer(output, index_commit.current_index(output))
     assert json.loads((tmp_path / "index.json").read_text())["version"] == 3
 
 
@@ -147,25 +147,25 @@ def test_the_sweep_removes_runs_without_the_lease_and_their_unlisted_shards_only
     for name in ("shard-000000.tar", "shard-000001.tar", "shard-000002.tar"):
         (shards / name).write_bytes(b"x")
     for run_id, planned in (("dead", ["shard-000001.tar", "shard-000002.tar"]), ("live", [])):
-        folder = tmp_path / lease.RUNS_DIR / run_id
+        folder = tmp_path / layout.RUNS_DIR / run_id
         (folder / "staging").mkdir(parents=True)
         (folder / "staging" / "a.tmp-stage").write_bytes(b"staged")
-        (folder / runs.PLANNED).write_text(json.dumps(planned))
+        (folder / layout.PLANNED).write_text(json.dumps(planned))
     (tmp_path / "versions" / "v000002").mkdir(parents=True)
     (tmp_path / "versions" / "v000002" / "videos.parquet").write_bytes(b"uncommitted")
     swept = runs.sweep(output, "live", ["shard-000000.tar", "shard-000001.tar"],
                        str(tmp_path / "versions" / "v000002"))
     assert swept == ["dead"]
     assert sorted(os.listdir(shards)) == ["shard-000000.tar", "shard-000001.tar"]  # listed kept
-    assert os.listdir(tmp_path / lease.RUNS_DIR) == ["live"]
+    assert os.listdir(tmp_path / layout.RUNS_DIR) == ["live"]
     assert not (tmp_path / "versions" / "v000002").exists()
 
 
 def test_a_failed_run_that_cannot_remove_its_staging_says_how_much_and_where(tmp_path,
                                                                              monkeypatch):
     run = take(tmp_path)
-    os.makedirs(tmp_path / lease.RUNS_DIR / run.run_id / "staging")
-    (tmp_path / lease.RUNS_DIR / run.run_id / "staging" / "x.tmp-stage").write_bytes(b"0" * 2048)
+    os.makedirs(tmp_path / layout.RUNS_DIR / run.run_id / "staging")
+    (tmp_path / layout.RUNS_DIR / run.run_id / "staging" / "x.tmp-stage").write_bytes(b"0" * 2048)
 
     def refuse(*_, **__):
         raise OSError(errno.EACCES, "read-only")
@@ -178,8 +178,8 @@ def test_a_failed_run_that_cannot_remove_its_staging_says_how_much_and_where(tmp
 
 def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_to_the_holder(
         tmp_path):
-    from transforms import manifest_stats
-    from transforms.finalize import commit_version
+    from transforms.dataset import manifest_stats
+    from transforms.dataset.commit import commit_version
     output = str(tmp_path)
     old = take(tmp_path)
     later = lease.current(output).last_beat() + 100
@@ -188,21 +188,22 @@ def test_a_run_that_lost_the_lease_commits_nothing_and_leaves_its_shard_record_t
         commit_version(output, 1, [], [], [], manifest_stats.empty(), None, run=old)
     assert not (tmp_path / "versions").exists() and not (tmp_path / "index.json").exists()
 
-    (tmp_path / lease.RUNS_DIR / old.run_id / "staging").mkdir(parents=True)
-    (tmp_path / lease.RUNS_DIR / old.run_id / runs.PLANNED).write_text('["shard-000000.tar"]')
+    (tmp_path / layout.RUNS_DIR / old.run_id / "staging").mkdir(parents=True)
+    (tmp_path / layout.RUNS_DIR / old.run_id / layout.PLANNED).write_text('["shard-000000.tar"]')
     (tmp_path / "shards").mkdir()
     (tmp_path / "shards" / "shard-000000.tar").write_bytes(b"written by the old run")
     assert runs.remove_failed_run(old, None) is None  # its staging goes, its shards stay...
-    assert os.listdir(tmp_path / lease.RUNS_DIR / old.run_id) == [runs.PLANNED]
+    assert os.listdir(tmp_path / layout.RUNS_DIR / old.run_id) == [layout.PLANNED]
     runs.sweep(output, new.run_id, [], None)  # ...until the holder's sweep
-    assert os.listdir(tmp_path / "shards") == [] and os.listdir(tmp_path / lease.RUNS_DIR) == []
+    assert os.listdir(tmp_path / "shards") == [] and os.listdir(tmp_path / layout.RUNS_DIR) == []
 
 
 def test_a_caption_worker_keeps_the_run_alive_from_loading_its_model(tmp_path, tiny_vlm_path):
     """On Dataflow the caption stage runs on GPU workers of its own, beside no other stage of
     the run: loading the model there must start the run's beat as the other workers do."""
-    from transforms.heartbeat import _ProcessBeats, stop_beats
-    from transforms.idp_model import CaptionConfig, IdpModelHandler
+    from transforms.dataset.heartbeat import _ProcessBeats, stop_beats
+    from transforms.caption.config import CaptionConfig
+    from transforms.caption.handler import IdpModelHandler
     run = take(tmp_path, LeaseConfig(lease_timeout=0.2))
     try:
         IdpModelHandler(CaptionConfig(model=tiny_vlm_path, device="cpu"), run).load_model()

@@ -3,7 +3,7 @@ import types
 import pytest
 from transformers import AutoProcessor
 
-from transforms.prompt import (
+from transforms.caption.prompt import (
     DEFAULT_PROMPT, build_messages, parse_action, prompt_id, render_prompt)
 
 

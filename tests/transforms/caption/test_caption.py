@@ -11,12 +11,14 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import FramePair, StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
-from transforms.caption import CaptionPairs
-from transforms.idp_inputs import decode_for_model, input_short_side
-from transforms.idp_model import (
-    CaptionConfig, IdpModelHandler, local_model_path)
-from transforms.idp_runtime import token_logprob_stats
-from transforms.prompt import prompt_id
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.inputs import as_input
+from transforms.caption.loading import local_model_path
+from transforms.caption.model import token_logprob_stats
+from transforms.caption.model_inputs import decode_for_model, input_short_side
+from transforms.caption.prompt import prompt_id
+from transforms.caption.stage import CaptionPairs
 from transforms.staged_images import read_many
 from transforms.jpeg import encode_jpeg
 
@@ -41,7 +43,8 @@ def pairs(pair_factory):
 
 
 def captions(handler, model, batch):
-    return [result.inference for result in handler.run_inference(batch, model)]
+    return [result.inference
+            for result in handler.run_inference(list(map(as_input, batch)), model)]
 
 
 def test_images_reach_the_model_as_before_then_after(loaded, monkeypatch, pairs):
@@ -227,12 +230,13 @@ def test_staged_jpegs_are_captioned_and_scored_as_their_decoded_frames(loaded, p
     decoded = [FramePair(triple.meta, *(decode_for_model(data, side)
                                         for data in read_many([triple.images])[0][:2]))
                for triple in triples]
-    from_staged = handler.run_inference(triples, model)
-    from_frames = handler.run_inference(decoded, model)
+    inputs = list(map(as_input, triples))
+    from_staged = handler.run_inference(inputs, model)
+    from_frames = handler.run_inference(list(map(as_input, decoded)), model)
     assert ([(r.example.key, r.inference) for r in from_staged]
             == [(r.example.key, r.inference) for r in from_frames])
-    assert {r.inference.source for r in handler.run_inference(triples, model)} == {"idp", "human"}
-    assert handler.get_num_bytes(triples) == sum(sum(t.images.sizes[:2]) for t in triples)
+    assert {r.inference.source for r in handler.run_inference(inputs, model)} == {"idp", "human"}
+    assert handler.get_num_bytes(inputs) == sum(sum(t.images.sizes[:2]) for t in triples)
 
 
 def test_a_staged_pair_whose_file_is_gone_fails_as_caption_failed(config, pairs, tmp_path):

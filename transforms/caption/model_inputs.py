@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from transforms.prompt import render_prompt
+from transforms.caption.prompt import render_prompt
 
 PREP_THREADS = 8  # decoding and resizing threads (PIL and OpenCV release the GIL)
 AnyImage = Union[np.ndarray, bytes]  # an RGB array, or a JPEG's bytes
@@ -37,7 +37,7 @@ def input_short_side(image_processor) -> Optional[int]:
     return None  # dynamic resolution (min/max pixels): the processor decides
 
 
-def shrink(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
+def halve_toward_model_size(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
     """Halve a frame far larger than the model's input (2x box filter: OpenCV's fast path) while
     it stays at least twice the input size.
 
@@ -58,23 +58,24 @@ def shrink(image: np.ndarray, short_side: Optional[int]) -> np.ndarray:
 
 
 def decode_for_model(data: bytes, short_side: Optional[int]) -> np.ndarray:
-    """A JPEG as an RGB array, decoded at the scale `shrink` would halve the full frame to.
+    """A JPEG as an RGB array, decoded at the scale `halve_toward_model_size` would bring the
+    full frame to.
 
     libjpeg scales by 1/2, 1/4 or 1/8 inside its inverse DCT (PIL's `draft`), picking the
-    smallest that keeps both sides at least twice the input size: the frame `shrink` makes,
-    without decoding the full one.
+    smallest that keeps both sides at least twice the input size: the frame
+    `halve_toward_model_size` makes, without decoding the full one.
     """
     from PIL import Image
     with Image.open(io.BytesIO(data)) as image:
         if short_side is not None:
             image.draft("RGB", (2 * short_side, 2 * short_side))
-        return shrink(np.asarray(image.convert("RGB")), short_side)
+        return halve_toward_model_size(np.asarray(image.convert("RGB")), short_side)
 
 
 def to_model_scale(image: AnyImage, short_side: Optional[int]) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_for_model(bytes(image), short_side)
-    return shrink(image, short_side)
+    return halve_toward_model_size(image, short_side)
 
 
 def per_prompt(images: Sequence) -> list:

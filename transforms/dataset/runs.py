@@ -13,11 +13,9 @@ import os
 import shutil
 from typing import Dict, Iterable, List, Optional
 
-from transforms.lease import RUNS_DIR, RunRef
-from transforms.storage import STAGING_DIR, filesystem, is_local, join, write_bytes
-
-PLANNED = "planned-shards.json"  # the shard names a run may write, recorded before it writes
-SHARDS_DIR = "shards"
+from transforms.dataset.layout import PLANNED, RUNS_DIR, STAGING_DIR, shard_path
+from transforms.dataset.lease import RunRef
+from transforms.storage import filesystem, is_local, join, write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ def remove_run(output: str, run_id: str, listed: Optional[Iterable[str]]) -> Non
     """Removes what a run that holds the lease no more left: the shards it wrote that no index
     lists (unless `listed` is None), then its folder."""
     for name in _unlisted_shards(output, run_id, listed) if listed is not None else []:
-        fs, path = filesystem(join(output, SHARDS_DIR, name))
+        fs, path = filesystem(join(output, shard_path(name)))
         try:
             fs.rm(path)
         except FileNotFoundError:

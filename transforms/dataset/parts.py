@@ -1,7 +1,7 @@
 """A dataset's manifests in parts, listed by the index the way table formats list data files.
 
 Each run writes its own rows once, as one part under its version folder: `videos.parquet`,
-`pairs.parquet`, `known.parquet` (its videos by URI bucket, transforms/known.py) and
+`pairs.parquet`, `known.parquet` (its videos by URI bucket, transforms/dataset/known.py) and
 `part.json` (the part's counts and the rows it supersedes). A version's index lists the parts
 it is made of, oldest first: a refresh lists the old parts and its own, and rewrites none.
 
@@ -12,7 +12,7 @@ streaming the parts drops superseded rows without a pass over the others.
 
 Datasets written before parts list one videos.parquet and pairs.parquet per version
 (`index["manifests"]`); they read as one part, and their first refresh converts the index
-(transforms/finalize.py).
+(transforms/dataset/commit.py).
 """
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from schemas import manifests
-from transforms import known as lookup, manifest_stats
+from transforms.dataset import known as lookup, manifest_stats
+from transforms.dataset.layout import converted_files, part_files
 from transforms.storage import committed_file, create_bytes, filesystem, is_local, join
 
-VERSIONS_DIR = "versions"
 IDENTITY = {"videos": "uri", "pairs": "key"}
 SCHEMAS = {"videos": manifests.VIDEOS, "pairs": manifests.PAIRS}
 BATCH_ROWS = 65536
@@ -41,10 +41,6 @@ PLAIN_COPY_MAX_ROWS = 250_000
 ROW_GROUP_ROWS = 4096
 # A sample draws its row groups from parts holding this many times the rows it wants.
 SAMPLE_SPREAD = 8
-
-
-def version_folder(version: int) -> str:
-    return f"{VERSIONS_DIR}/v{version:06d}"
 
 
 def parquet_bytes(table: pa.Table, row_group_rows: Optional[int] = None) -> bytes:
@@ -212,7 +208,6 @@ def write_part(root: str, version: int, video_rows: List[dict], pair_rows: List[
 
     `supersedes` names the identities of earlier rows this part replaces and
     `superseded_counts` what those rows counted, which the part's counts subtract."""
-    folder = version_folder(version)
     videos = manifests.table(video_rows, manifests.VIDEOS, "uri")
     pairs = manifests.table(pair_rows, manifests.PAIRS, "key")
     videos_bytes, pairs_bytes = (parquet_bytes(videos, ROW_GROUP_ROWS),
@@ -220,9 +215,7 @@ def write_part(root: str, version: int, video_rows: List[dict], pair_rows: List[
     added = manifest_stats.add(manifest_stats.count_videos(videos),
                                manifest_stats.count_pairs(pairs))
     counts = manifest_stats.add(added, superseded_counts, sign=-1)
-    entry = {"version": version, "videos": f"{folder}/videos.parquet",
-             "pairs": f"{folder}/pairs.parquet", "meta": f"{folder}/part.json",
-             "known": f"{folder}/known.parquet",
+    entry = {"version": version, **part_files(version),
              "rows": {"videos": videos.num_rows, "pairs": pairs.num_rows},
              "supersedes": {name: len(values) for name, values in supersedes.items()}}
     create_bytes(join(root, entry["videos"]), videos_bytes, tmp_dir)
@@ -240,10 +233,9 @@ def write_streamed_part(root: str, version: int, video_tables: Iterator[pa.Table
     """Writes a part from tables that arrive one at a time (a rewrite of every row, as a
     re-caption does), in bounded memory; it supersedes nothing, so the version that lists it
     lists no other part. Returns its index entry."""
-    folder = version_folder(version)
-    entry = {"version": version, "videos": f"{folder}/videos.parquet",
-             "pairs": f"{folder}/pairs.parquet", "meta": f"{folder}/part.json",
-             "rows": {}, "supersedes": {}}
+    files = part_files(version)
+    entry = {"version": version, "videos": files["videos"], "pairs": files["pairs"],
+             "meta": files["meta"], "rows": {}, "supersedes": {}}
     counts = manifest_stats.empty()
     for name, tables, columns, count in (
             ("videos", video_tables, manifest_stats.VIDEO_COLUMNS, manifest_stats.count_videos),
@@ -269,15 +261,15 @@ def convert_legacy(root: str, index: dict, version: int, tmp_dir: Optional[str] 
     if "parts" in index:
         return index
     (part,) = listed_parts(index)
-    folder = version_folder(version)
+    files = converted_files(version)
     fs, base = filesystem(root)
     rows = {}
     for name in ("videos", "pairs"):
         with fs.open(join(base, part[name]), "rb") as handle:
             rows[name] = pq.read_metadata(handle).num_rows
     converted = {"version": part["version"], "videos": part["videos"], "pairs": part["pairs"],
-                 "meta": f"{folder}/converted-part.json", "rows": rows, "supersedes": {}}
-    known = f"{folder}/converted-known.parquet"
+                 "meta": files["meta"], "rows": rows, "supersedes": {}}
+    known = files["known"]
     create_bytes(join(root, known), lookup.lookup_bytes(legacy_lookup(root, index)), tmp_dir)
     create_bytes(join(root, converted["meta"]), json_bytes(
         {"counts": version_counts(root, index), "supersedes": {}}), tmp_dir)
@@ -291,6 +283,15 @@ def legacy_lookup(root: str, index: dict) -> pa.Table:
     with fs.open(path, "rb") as handle:
         videos = pq.read_table(handle, columns=["uri", "size", "mtime", "status", "reason"])
     return lookup.lookup_from_videos(videos)
+
+
+def committed_lookup(root: str, index: Optional[dict]) -> lookup.Lookup:
+    """The lookup of the videos a committed version holds (empty for a new dataset)."""
+    if index is None:
+        return lookup.Lookup(root, [])
+    if "parts" not in index:  # written before parts: its one videos manifest, read whole once
+        return lookup.Lookup(root, [], held=legacy_lookup(root, index))
+    return lookup.Lookup(root, known_files(index))
 
 
 def named_files(index: dict) -> List[str]:

@@ -1,8 +1,7 @@
-"""The caption stage: FramePairs or StagedTriples in, (that pair, Caption) or a caption_failed
-PairOutcome out."""
+"""The caption stage: FramePairs or StagedTriples in, (its CaptionInput, Caption) or a
+caption_failed PairOutcome out."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
 import apache_beam as beam
@@ -10,7 +9,10 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import StandardOptions
 
 from schemas.records import Caption, Drop, PairOutcome, StagedTriple
-from transforms.idp_model import METRICS_NAMESPACE, CaptionConfig, IdpModelHandler
+from transforms import keep_or_drop
+from transforms.caption.config import CaptionConfig
+from transforms.caption.handler import IdpModelHandler
+from transforms.caption.inputs import CaptionInput
 
 REASON = "caption_failed"
 MAX_MESSAGE_CHARS = 300
@@ -34,15 +36,17 @@ def accelerator_hint(config: CaptionConfig, pipeline: beam.Pipeline) -> Optional
     return config.accelerator
 
 
-def with_caption(staged: StagedTriple, caption: Caption) -> StagedTriple:
-    return dataclasses.replace(staged, caption=caption)
+def with_caption(item: CaptionInput, caption: Caption) -> StagedTriple:
+    """The staged triple a build or recaption captioned, now with its caption (the stage runs
+    before caption QC: a staged triple has no caption or QC flags before it)."""
+    return StagedTriple(meta=item.meta, caption=caption, images=item.staged)
 
 
 def _failed(pair, error) -> PairOutcome:
+    """`pair`: the FramePair or StagedTriple that failed to become an input, or the input
+    whose batch failed."""
     _, message, _ = error  # (exception type, repr, traceback lines), as Beam's dead letters carry
-    beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"dropped_{REASON}").inc()
-    return PairOutcome(
-        meta=pair.meta, drop=Drop(reason=REASON, message=message[:MAX_MESSAGE_CHARS]))
+    return keep_or_drop.dropped(pair, Drop(reason=REASON, message=message[:MAX_MESSAGE_CHARS]))
 
 
 class CaptionPairs(beam.PTransform):

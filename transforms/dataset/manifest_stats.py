@@ -112,7 +112,7 @@ def count_rows(video_rows: Iterable[dict], pair_rows: Iterable[dict]) -> Dict[st
 def count_parts(root: str, index: dict) -> Dict[str, dict]:
     """The counts of every latest row the index's parts hold: one streaming pass, for checks
     (validate) and for datasets whose stats predate a section."""
-    from transforms import parts
+    from transforms.dataset import parts
     total = empty()
     for batch in parts.scan(root, index, "videos", VIDEO_COLUMNS):
         total = add(total, count_videos(batch))
