@@ -58,7 +58,7 @@ def steps(path: str) -> dict:
         "analysis: decord small_gray (RGB resize + cvtColor)":
             lambda: list(decord_video.small_gray(*size)),
         "analysis: pyav swscale to grey": lambda: swscale_gray(path, *size),
-        "analysis: pyav small_gray (luma plane + shrink)":
+        "analysis: pyav small_gray (luma plane + downscale_gray)":
             lambda: list(pyav_video.small_gray(*size)),
         "motion.analyse": lambda: motion.analyse(grays),
         "motion.analyse + shot detector": lambda: analyse_with_shots(grays, pyav_video.info.fps),

@@ -81,13 +81,13 @@ def ensure_beam_importable() -> None:
 
 def build_model(shape: str, device: str, dtype, image_backend: str = "auto"):
     """A random-weight LLaVA (or Idefics3) model and an offline processor (tokenizer as in
-    fixtures.tiny_vlm)."""
+    synthetic_inputs.tiny_vlm)."""
     if shape in IDEFICS3_SHAPES:
         return build_idefics3(shape, device, dtype)
     import torch
     from transformers import (CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration,
                               LlavaProcessor, Qwen2Config)
-    from fixtures.tiny_vlm import _CORPUS
+    from synthetic_inputs.tiny_vlm import _CORPUS
     from training.tiny_model import CHAT_TEMPLATE, IMAGE_TOKEN, train_tokenizer
 
     spec = SHAPES[shape]

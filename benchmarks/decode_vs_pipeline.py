@@ -8,7 +8,7 @@ Synthesizes (once, cached) H.264 videos, then reports in one run:
   no_caption  `idp-corpus build --no-caption` on the same videos: frames analysed per second
   shots       the no_caption build with `--shots auto` (the default) and `--shots off`,
               alternating, fastest of `--repeat` rounds each: the shot detector's CPU cost
-  tiny_model  the same build captioned by the tiny random VLM (fixtures.tiny_vlm)
+  tiny_model  the same build captioned by the tiny random VLM (synthetic_inputs.tiny_vlm)
   long        720p 60 s vs 600 s, one process (`--direct_running_mode in_memory --no-isolate`):
               time and peak RSS; and the default isolated mode's decode child; both again
               with `--sampler stride` (a pair a second: 60 vs 600 pairs)
@@ -158,7 +158,7 @@ def recaption(input_glob: str, model: str) -> dict:
 
 
 def tiny_model(cache: str) -> str:
-    from fixtures.tiny_vlm import build_tiny_vlm
+    from synthetic_inputs.tiny_vlm import build_tiny_vlm
     model = os.path.join(cache, "tiny-idp-model")
     if not os.path.isdir(model):
         build_tiny_vlm(model)

@@ -29,7 +29,7 @@ import sys
 
 from benchmarks import synth
 from schemas.records import VideoSource
-from schemas.sample import video_id_for
+from schemas.shard_layout import video_id_for
 from transforms.decode_core import DecodeConfig, process_source
 from transforms.sample import SampleConfig
 

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Tuple
 import cv2
 import numpy as np
 
-from fixtures.videos import texture, write_video
+from synthetic_inputs.videos import texture, write_video
 
 FPS = 25
 WIDTH, HEIGHT = 480, 272

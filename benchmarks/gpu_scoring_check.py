@@ -18,8 +18,8 @@ def main() -> int:
     ensure_beam_importable()
     import torch
     import transformers
-    from fixtures.tiny_vlm import build_tiny_vlm
     from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
+    from synthetic_inputs.tiny_vlm import build_tiny_vlm
     from transforms.caption.config import CaptionConfig
     from transforms.caption.handler import IdpModelHandler
     from transforms.caption.inputs import as_input

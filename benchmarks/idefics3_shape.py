@@ -29,7 +29,7 @@ def build_idefics3(shape: str, device: str, dtype):
                               Idefics3Processor, Idefics3VisionConfig, LlamaConfig)
     from transformers.models.idefics3.image_processing_pil_idefics3 import (
         Idefics3ImageProcessorPil)
-    from fixtures.tiny_vlm import _CORPUS
+    from synthetic_inputs.tiny_vlm import _CORPUS
     from training.tiny_model import CHAT_TEMPLATE, IMAGE_TOKEN, train_tokenizer
 
     spec = SHAPES[shape]

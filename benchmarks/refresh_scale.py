@@ -26,7 +26,7 @@ import time
 
 from benchmarks.grow_manifests import grow
 from benchmarks.procwatch import Watch
-from fixtures.videos import scene_video
+from synthetic_inputs.videos import scene_video
 
 REPORT = ("from pipelines.readers import open_dataset; from pipelines.report import "
           "write_report; import sys; write_report(open_dataset(sys.argv[1]))")

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import numpy as np
 
-from fixtures.videos import texture
+from synthetic_inputs.videos import texture
 
 FPS = 25
 CUT_EVERY_S = 12

@@ -23,7 +23,7 @@ from transforms.caption_qc import CaptionQc
 from transforms.select import SelectTriples
 from transforms.decode import DecodeAndSample
 from transforms.discover import Discover
-from transforms.dataset.index import current_index, read_index
+from transforms.dataset.index import read_index
 from transforms.dataset.parts import read_json
 from transforms.skip_known import SkipKnown
 from transforms.known_ids import RefuseTakenIds
@@ -39,10 +39,8 @@ log = logging.getLogger(__name__)
 
 def compose(pipeline: beam.Pipeline, config: BuildConfig, run=None, base=None):
     """The whole job, one labelled step per stage. `run`: the lease the run holds; `base`: the
-    committed index it starts from (read here when not given)."""
+    committed index it starts from (None: the output holds no dataset yet)."""
     output, options = config.write.output, config.run
-    if base is None:
-        base = current_index(output)
     sources = pipeline | "Discover" >> Discover(config.discover, exclude=(output,))
     if options.refresh:
         sources = sources | "SkipKnown" >> SkipKnown(output, base, options)

@@ -17,7 +17,7 @@ from typing import Iterable, List, Sequence
 from pipelines import config as build_options
 from pipelines.flags import flag_of
 from pipelines.readers import Dataset
-from schemas.sample import METADATA_FIELDS, SCHEMA_VERSION, field_since
+from schemas.shard_layout import METADATA_FIELDS, SCHEMA_VERSION, field_since
 from transforms.dataset.layout import CARD, WIDS_INDEX
 from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS
 from transforms.storage import write_bytes

@@ -67,8 +67,8 @@ def _judge_empty_output(summary: dict) -> int:
 
 
 def _samples(args: argparse.Namespace, beam_args: List[str]) -> int:
-    from pipelines.samples import write_samples
-    for line in write_samples(args.output, args.count, args.seed):
+    from pipelines.demo_inputs import write_demo_inputs
+    for line in write_demo_inputs(args.output, args.count, args.seed):
         print(line)
     return 0
 

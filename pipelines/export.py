@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 from pipelines.readers import Dataset
 from transforms.shard_read import iter_shard
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from transforms.storage import filesystem, join, write_bytes
 
 FORMATS = ("aurora",)

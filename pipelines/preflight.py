@@ -14,7 +14,7 @@ import numpy as np
 
 from pipelines.config import BuildConfig
 from schemas.records import VideoSource
-from schemas.sample import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
+from schemas.shard_layout import READABLE_VERSIONS, SCHEMA_VERSION, is_readable_version
 from transforms.discover import COLUMNS, MANIFEST_SUFFIXES, expand_input, unused_columns
 from transforms.dataset.index import read_index
 from transforms.dataset.layout import MARKERS
@@ -145,7 +145,7 @@ def _probe_codec(path: str) -> Optional[str]:
 
 def check_decoders(sources: List[VideoSource]) -> Optional[str]:
     """The decoders read a fresh H.264 file, and the first inputs' codecs have decoders."""
-    from fixtures.videos import scene_video
+    from synthetic_inputs.videos import scene_video
     from transforms.video_io import open_video
     with tempfile.TemporaryDirectory() as folder:
         path = scene_video(os.path.join(folder, "probe.mp4"), num_frames=8, width=64, height=48)

@@ -24,11 +24,11 @@ import pyarrow.dataset as ds
 from schemas import manifests
 from schemas.records import (Display, PairMeta, PairOutcome, PairScores, Triple, VideoInfo,
                              VideoSource)
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from transforms.dataset import heartbeat, lease, parts
 from transforms.caption.stage import CaptionPairs, with_caption
 from transforms.caption_qc import CaptionQc, CaptionQcConfig
-from transforms.dataset.index import check_base, current_index, shard_count
+from transforms.dataset.index import check_base, shard_count
 from transforms.dataset.commit import commit_version
 from transforms.caption.config import CaptionConfig
 from transforms.select import SelectConfig, SelectTriples
@@ -173,10 +173,10 @@ def commit(_, output: str, run, previous: dict, outcomes: List[PairOutcome],
 
 def compose(pipeline: beam.Pipeline, dataset: str, caption: CaptionConfig,
             qc: CaptionQcConfig, select: SelectConfig, write: WriteConfig, run=None, base=None):
-    """`base`: the committed index the run starts from (read here when not given)."""
-    index = current_index(dataset) if base is None else base
-    if index is None:
+    """`base`: the committed index the run starts from."""
+    if base is None:
         raise ValueError(f"{dataset} has no index.json: not a committed dataset")
+    index = base
     # The stored images are staged as they are, and the model captions those JPEGs: a batch
     # waiting for it holds offsets, and nothing joins captions back to images afterwards.
     staged = (pipeline

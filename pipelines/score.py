@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.records import FramePair, PairMeta, PairScores, VideoInfo, VideoSource
-from schemas import sample as layout
-from schemas.sample import safe_id, sample_key
+from schemas import shard_layout as layout
+from schemas.shard_layout import safe_id, sample_key
 from transforms.caption.stage import CaptionPairs
 from transforms.discover import read_manifest, resolve_relative
 from transforms.dataset.index import read_index

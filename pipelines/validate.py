@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from PIL import Image
 
-from schemas import manifests, sample as layout
+from schemas import manifests, shard_layout as layout
 from transforms.dataset import manifest_stats, parts
 from transforms.change_map import from_npy
 from transforms.dataset.layout import (INDEX, PAIRS_MANIFEST, SHARDS_DIR, STAGING_DIR, STATS,

@@ -57,7 +57,7 @@ def _pattern(background: Background, size: int, rng: np.random.Generator) -> np.
 
 
 def _blotches(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
-    """Values 0..1 in sharp square cells, as fixtures/videos.py:texture makes them."""
+    """Values 0..1 in sharp square cells, as synthetic_inputs/videos.py:texture makes them."""
     small = rng.random((cells, cells)).astype(np.float32)
     return cv2.resize(small, (size, size), interpolation=cv2.INTER_NEAREST)
 

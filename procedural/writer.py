@@ -13,10 +13,10 @@ from typing import Dict, List
 
 from PIL import Image
 
-from fixtures.videos import write_video
 from procedural.domain import CLASSES, action_class, action_text, apply, inverse
 from procedural.episode import Episode, draw_episode, video_frames
 from procedural.render import render
+from synthetic_inputs.videos import write_video
 
 VERSION = 1
 VIDEO_COLUMNS = ("uri", "id", "label", "class", "inverse")

@@ -36,7 +36,7 @@ VIDEOS = pa.schema([
     ("duration", pa.float64()),
     ("width", pa.int32()),  # as coded
     ("height", pa.int32()),
-    # As a player shows it (schemas/sample.py says what each means): null in manifests written
+    # As a player shows it (schemas/shard_layout.py says what each means): null in manifests written
     # before schema 1.2, whose samples hold the coded pictures.
     ("display_width", pa.int32()),
     ("display_height", pa.int32()),

@@ -164,7 +164,7 @@ class Triple:
     caption: Optional[Caption]  # None when the run was built with --no-caption
     before_jpeg: bytes
     after_jpeg: bytes
-    change_npy: bytes  # the change map, as .npy bytes (schemas/sample.py)
+    change_npy: bytes  # the change map, as .npy bytes (schemas/shard_layout.py)
 
     @property
     def key(self) -> str:

@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from fixtures.tiny_vlm import build_tiny_vlm
-from fixtures.videos import scene_video
+from synthetic_inputs.tiny_vlm import build_tiny_vlm
+from synthetic_inputs.videos import scene_video
+from tests.shared_builds import FLAGGED_OPTIONS, shared_dataset
 
 # A 120-frame video: the square moves in frames 30-39 and 80-89, the scene cuts at frame 60,
 # everything else is static.
@@ -57,14 +58,34 @@ def build():
 
 
 @pytest.fixture(scope="session")
+def flagged_corpus(video_folder, tiny_vlm_path, tmp_path_factory, build):
+    """(summary, folder) of `idp-corpus build` over video_folder with FLAGGED_OPTIONS, run as a
+    user runs it (default runner, preflight on). Read-only: copy it to change it."""
+    folder = tmp_path_factory.mktemp("flagged")
+    summary = build("--input", video_folder / "*", "--model", tiny_vlm_path, *FLAGGED_OPTIONS,
+                    "--output", folder)
+    yield from shared_dataset(folder, summary)
+
+
+@pytest.fixture(scope="session")
+def uncaptioned_corpus(video_folder, tmp_path_factory, build):
+    """(summary, folder) of a `--no-caption` build over video_folder, four samples a shard.
+    Read-only: copy it to change it."""
+    folder = tmp_path_factory.mktemp("uncaptioned")
+    summary = build("--input", video_folder / "*", "--output", folder, "--no-caption",
+                    "--samples-per-shard", "4", "--direct_running_mode", "in_memory")
+    yield from shared_dataset(folder, summary)
+
+
+@pytest.fixture(scope="session")
 def footage_clips(tmp_path_factory):
-    """(folder, {clip: extra ffmpeg filter of its reference}) of fixtures/footage.py's clips:
+    """(folder, {clip: extra ffmpeg filter of its reference}) of tests/footage.py's clips:
     rotated, anamorphic, interlaced, newer codecs. Skips without the ffmpeg command."""
     import subprocess
 
     import av
 
-    from fixtures import footage
+    from tests import footage
     if footage.FFMPEG is None:
         pytest.skip("needs the ffmpeg command")
     encoders = subprocess.run([footage.FFMPEG, "-hide_banner", "-encoders"],

@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from transforms.dataset.index import read_index
 from transforms.shard_read import decode_jpeg
 from transforms.storage import filesystem, join

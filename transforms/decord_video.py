@@ -13,7 +13,7 @@ import numpy as np
 from schemas.records import Display, VideoInfo
 from transforms.display import coded_size, orient, upright
 from transforms.probe import first_frame, read_display
-from transforms.video_io import WINDOW, DecodeError, decoder_errors, in_order, shrink
+from transforms.video_io import WINDOW, DecodeError, decoder_errors, downscale_gray, in_order
 
 FULL_SIZE_BATCH = 4  # full-resolution frames decord decodes per call: a few, not every kept one
 
@@ -62,8 +62,8 @@ class DecordVideo:
             for rgb in batch:
                 gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
                 if self._turned:
-                    gray = shrink(np.ascontiguousarray(np.rot90(gray, -self._turned // 90)),
-                                  coded_width, coded_height)
+                    rotated = np.ascontiguousarray(np.rot90(gray, -self._turned // 90))
+                    gray = downscale_gray(rotated, coded_width, coded_height)
                 yield orient(gray, self.info.display)
 
     def frames(self, indices: Sequence[int]) -> List[np.ndarray]:

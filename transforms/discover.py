@@ -17,7 +17,7 @@ import apache_beam as beam
 import fsspec
 
 from schemas.records import VideoSource
-from schemas.sample import safe_id, video_id_for
+from schemas.shard_layout import safe_id, video_id_for
 from transforms import metrics
 from transforms.labels import clean_label
 from transforms.schemes import scheme_problem

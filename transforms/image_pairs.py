@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from schemas.records import FramePair, PairMeta, VideoInfo, VideoOutcome, VideoSource
-from schemas.sample import sample_key
+from schemas.shard_layout import sample_key
 from transforms import motion, scores
 from transforms.video_io import DecodeError
 

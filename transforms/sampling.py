@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from schemas.records import FramePair, PairMeta, Shots, VideoInfo, VideoOutcome, VideoSource
-from schemas.sample import sample_key
+from schemas.shard_layout import sample_key
 from transforms import motion, scores
 from transforms.decoder import holds_frames
 from transforms.sample import SampleConfig, sample_pairs

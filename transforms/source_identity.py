@@ -17,7 +17,7 @@ import dataclasses
 from typing import Iterable, List, Tuple, Union
 
 from schemas.records import VideoSource
-from schemas.sample import video_id_for
+from schemas.shard_layout import video_id_for
 
 Identity = Union[str, Tuple[str, str]]
 

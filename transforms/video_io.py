@@ -61,7 +61,7 @@ _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).
 MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange: 0 is unspecified
 
 
-def shrink(gray: np.ndarray, width: int, height: int) -> np.ndarray:
+def downscale_gray(gray: np.ndarray, width: int, height: int) -> np.ndarray:
     """Anti-aliased downscale, cheap: halve by 2x2 averaging (OpenCV's fast area path) down to
     2-4x the target, blur 3x3 there, then one area step. One area resize from 720p costs 3x as
     much; and a box filter alone lets panning texture alias, doubling the frame-to-frame
@@ -87,7 +87,8 @@ def small_luma(frame, width: int, height: int) -> np.ndarray:
     import cv2
     plane = frame.planes[0]
     luma = np.frombuffer(plane, np.uint8)[:plane.height * plane.line_size]
-    small = shrink(luma.reshape(plane.height, plane.line_size)[:, :plane.width], width, height)
+    small = downscale_gray(luma.reshape(plane.height, plane.line_size)[:, :plane.width],
+                           width, height)
     # Untagged YUV is limited range (as swscale assumes); untagged grey-only video is full.
     full = (name.startswith("yuvj") or frame.color_range == JPEG_RANGE
             or (name == "gray" and frame.color_range != MPEG_RANGE))

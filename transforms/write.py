@@ -16,7 +16,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from schemas.records import Caption, FramePair, PairOutcome, StagedTriple, Triple
 from transforms import metrics
 from transforms.change_map import change_map, to_npy

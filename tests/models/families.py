@@ -220,7 +220,7 @@ def mistral3():
 
 
 def llava():
-    from fixtures.tiny_vlm import RANDOM_TEST_MODEL
+    from synthetic_inputs.tiny_vlm import RANDOM_TEST_MODEL
     from training.tiny_model import build_tiny_llava
     import dataclasses
     shape = dataclasses.replace(RANDOM_TEST_MODEL, image_size=32, patch_size=8)

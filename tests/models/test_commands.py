@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from fixtures.videos import scene_frames
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_frames
 from tests.models.test_conformance import pictures
 from transforms.caption.config import CaptionConfig
 from transforms.caption.handler import IdpModelHandler

@@ -4,8 +4,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from fixtures.bad_inputs import LIMITS, OK, write_bad_inputs
 from pipelines.validate import validate
+from tests.pipelines.bad_inputs import LIMITS, OK, write_bad_inputs
 
 LIMIT_FLAGS = ["--max-pixels", str(LIMITS["max_pixels"]),
                "--max-seconds", str(LIMITS["max_seconds"])]

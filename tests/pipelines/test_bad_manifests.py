@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from fixtures.videos import scene_video
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_video
 from transforms.labels import MAX_LABEL_CHARS
 from transforms.schemes import scheme_problem
 

@@ -10,7 +10,7 @@ from pipelines.cli import main
 
 @pytest.fixture
 def videos(tmp_path):
-    from fixtures.videos import scene_video
+    from synthetic_inputs.videos import scene_video
     folder = tmp_path / "v"
     folder.mkdir()
     for name in ("a.mp4", "b.mp4"):

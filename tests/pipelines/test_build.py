@@ -8,20 +8,18 @@ import webdataset as wds
 
 from pipelines.readers import open_dataset
 from schemas import manifests
-from schemas.sample import is_valid_metadata
+from schemas.shard_layout import is_valid_metadata
+from tests.shared_builds import FLAGGED_OPTIONS
 
 
 @pytest.fixture(scope="module")
-def runs(video_folder, tiny_vlm_path, tmp_path_factory, build):
-    first = tmp_path_factory.mktemp("corpus1")
+def runs(flagged_corpus, video_folder, tiny_vlm_path, tmp_path_factory, build):
+    """The shared flagged build and a second run of the same command into another folder."""
+    summary, first = flagged_corpus
     second = tmp_path_factory.mktemp("corpus2")
-    # The random model never ends an action: caption QC flags them all as truncated. Keep them
-    # flagged rather than dropped, so the plumbing can be checked.
-    options = ["--input", video_folder / "*", "--model", tiny_vlm_path, "--qc-policy", "flag",
-               "--samples-per-shard", "3", "--batch-size", "4"]
-    stats = build(*options, "--output", first)["dataset"]
-    build(*options, "--output", second)
-    return stats, first, second
+    build("--input", video_folder / "*", "--model", tiny_vlm_path, *FLAGGED_OPTIONS,
+          "--output", second)
+    return summary["dataset"], first, second
 
 
 def read_samples(folder):

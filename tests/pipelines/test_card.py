@@ -8,7 +8,7 @@ from pipelines import config as build_options
 from pipelines.card import command_line, render_card
 from pipelines.cli import parser
 from pipelines.readers import open_dataset
-from schemas.sample import METADATA_FIELDS
+from schemas.shard_layout import METADATA_FIELDS
 
 
 def flags(video_folder, output):

@@ -3,11 +3,11 @@ counted, its manifest row says what cut it short, and a retry of failed videos l
 (retrying it would write its first pairs twice)."""
 import pyarrow.parquet as pq
 
-from fixtures.videos import scene_video
 from pipelines import config as build_options
 from pipelines.build import run
 from pipelines.cli import parser
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_video
 from transforms import video_io
 
 

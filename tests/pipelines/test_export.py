@@ -9,11 +9,9 @@ from pipelines.readers import open_dataset
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
-    folder = tmp_path_factory.mktemp("export") / "corpus"
-    build("--input", video_folder / "b.mp4", "--output", folder, "--model", tiny_vlm_path,
-          "--qc-policy", "flag", "--samples-per-shard", "1", "--skip-preflight",
-          "--direct_running_mode", "in_memory")
+def dataset(flagged_corpus):
+    """The shared captioned build, several triples a shard over several shards."""
+    _, folder = flagged_corpus
     return folder, open_dataset(str(folder))
 
 

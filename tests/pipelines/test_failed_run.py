@@ -77,7 +77,7 @@ def small_tmpfs(tmp_path):
 
 
 def test_a_build_onto_a_full_tmpfs_fails_and_leaves_no_staging(tmp_path, small_tmpfs, capsys):
-    from fixtures.videos import scene_video
+    from synthetic_inputs.videos import scene_video
     video = scene_video(str(tmp_path / "big.mp4"), num_frames=40, width=640, height=480,
                         motion_spans=((5, 35),), speed=3)
     output = small_tmpfs / "out"

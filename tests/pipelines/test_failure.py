@@ -80,7 +80,7 @@ def test_a_real_build_on_a_full_disk_names_the_cause_and_the_step(capsys, monkey
                                                                    tmp_path):
     """The whole build, in this process (in_memory), with staging files that cannot be created
     as on a full disk: the last line is the cause and the step, not Beam's wrapper."""
-    from fixtures.videos import scene_video
+    from synthetic_inputs.videos import scene_video
     from transforms import staging
 
     def full_disk(fn):

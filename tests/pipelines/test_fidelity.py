@@ -11,8 +11,8 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from fixtures import footage
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
+from tests import footage
 
 MIN_PSNR = 35.0  # dB: the two FFmpeg builds' decoders and scalers differ slightly; JPEG at 95
 # clip -> (coded width, height, display width, height, rotation, sample aspect, field order)

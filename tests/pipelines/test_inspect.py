@@ -9,11 +9,9 @@ from pipelines.readers import KEPT, open_dataset
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
-    folder = tmp_path_factory.mktemp("inspect") / "corpus"
-    build("--input", video_folder / "a.mp4", "--input", video_folder / "broken.mp4",
-          "--output", folder, "--model", tiny_vlm_path, "--qc-policy", "flag",
-          "--max-failure-ratio", "1", "--skip-preflight", "--direct_running_mode", "in_memory")
+def dataset(flagged_corpus):
+    """The shared captioned build: three videos and one input that does not decode."""
+    _, folder = flagged_corpus
     return folder, open_dataset(str(folder))
 
 

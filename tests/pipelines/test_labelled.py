@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from fixtures.videos import scene_frames
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_frames
 
 
 @pytest.fixture(scope="module")

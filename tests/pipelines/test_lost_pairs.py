@@ -1,10 +1,10 @@
 """A runner that loses elements must not produce a dataset that silently lacks them."""
 import pytest
 
-from fixtures.videos import scene_video
 from pipelines import config as build_options
 from pipelines.build import run
 from pipelines.cli import parser
+from synthetic_inputs.videos import scene_video
 from transforms import keep_or_drop
 
 

@@ -24,7 +24,7 @@ boto3 = pytest.importorskip("boto3", reason=NEEDS)
 s3fs = pytest.importorskip("s3fs", reason=NEEDS)
 pytest.importorskip("moto.server", reason=NEEDS)
 
-from fixtures.videos import scene_video  # noqa: E402
+from synthetic_inputs.videos import scene_video  # noqa: E402
 from pipelines.validate import validate  # noqa: E402
 from transforms.dataset.parts import named_files  # noqa: E402
 from tests.transforms.test_write import stage_and_read_at_once  # noqa: E402

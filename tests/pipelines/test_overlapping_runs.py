@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from fixtures.videos import scene_video
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_video
 from tests.pipelines.test_object_store import BUCKET, s3, upload  # noqa: F401 - its S3 server
 from transforms.dataset import layout, lease, parts
 from transforms.storage import filesystem, join

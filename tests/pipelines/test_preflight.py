@@ -61,7 +61,7 @@ def test_skip_preflight_goes_straight_to_work(cli, tmp_path):
 
 
 def test_zero_triples_from_filtered_videos_is_explained(cli, tmp_path):
-    from fixtures.videos import scene_video
+    from synthetic_inputs.videos import scene_video
     scene_video(str(tmp_path / "still.mp4"), num_frames=60, motion_spans=())
     done = cli("build", "--input", tmp_path / "still.mp4", "--output", tmp_path / "o",
                "--no-caption", "--direct_running_mode", "in_memory", expect=0)

@@ -9,11 +9,9 @@ from pipelines.readers import KEPT, open_dataset
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
-    folder = tmp_path_factory.mktemp("readers") / "corpus"
-    build("--input", video_folder / "a.mp4", "--input", video_folder / "b.mp4",
-          "--output", folder, "--model", tiny_vlm_path, "--qc-policy", "flag",
-          "--samples-per-shard", "1", "--skip-preflight", "--direct_running_mode", "in_memory")
+def dataset(flagged_corpus):
+    """The shared captioned build, several shards of a few triples each."""
+    _, folder = flagged_corpus
     committed = open_dataset(str(folder))
     assert len(committed.index["shards"]) >= 3  # enough for two reader workers
     return folder, committed

@@ -10,8 +10,8 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from fixtures.videos import scene_video
 from pipelines.validate import validate
+from synthetic_inputs.videos import scene_video
 
 
 def make_videos(folder, seeds):

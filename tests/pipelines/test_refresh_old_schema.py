@@ -7,11 +7,11 @@ from pathlib import Path
 
 import webdataset as wds
 
-from fixtures.videos import scene_video
 from pipelines.readers import open_dataset
 from pipelines.report import shots_section
 from pipelines.validate import validate
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
+from synthetic_inputs.videos import scene_video
 
 OLD = Path(__file__).parent / "data" / "dataset_schema_1_1"
 

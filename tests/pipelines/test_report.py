@@ -17,11 +17,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tiny_vlm_path, tmp_path_factory, build):
-    folder = tmp_path_factory.mktemp("report") / "corpus"
-    build("--input", video_folder / "*", "--output", folder, "--model", tiny_vlm_path,
-          "--qc-policy", "flag", "--samples-per-shard", "3", "--skip-preflight",
-          "--direct_running_mode", "in_memory")
+def dataset(flagged_corpus):
+    """The shared captioned build of every input, the broken one included."""
+    _, folder = flagged_corpus
     return folder, open_dataset(str(folder))
 
 

@@ -8,10 +8,8 @@ from pipelines.validate import validate
 
 
 @pytest.fixture(scope="module")
-def dataset(video_folder, tmp_path_factory, build):
-    folder = tmp_path_factory.mktemp("clean")
-    build("--input", video_folder / "*", "--output", folder, "--no-caption",
-          "--samples-per-shard", "4", "--direct_running_mode", "in_memory")
+def dataset(uncaptioned_corpus):
+    _, folder = uncaptioned_corpus
     return folder
 
 

@@ -118,7 +118,7 @@ def every_frame(path, convert):
     ("yuv444p", "ffv1", (160, 120)), ("yuv420p", "ffv1", (161, 121)), ("gray", "ffv1", (161, 121)),
     ("yuv420p10le", "ffv1", (160, 120))])
 def test_small_luma_is_the_grey_image(tmp_path, pix_fmt, codec, size):
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     frames = list(scene_frames(num_frames=5, width=size[0], height=size[1]))
     path = encode(tmp_path / f"v.{'mkv' if codec == 'ffv1' else 'mp4'}", frames, pix_fmt, codec)
     # The luma plane, range-stretched, is what a conversion to RGB and then to grey gives.
@@ -129,30 +129,31 @@ def test_small_luma_is_the_grey_image(tmp_path, pix_fmt, codec, size):
     assert np.abs(np.stack(luma).astype(int) - np.stack(grey)).mean() < 1.5
     # Smaller: that grey image shrunk (the 10-bit fallback is scaled by swscale instead).
     small = every_frame(path, lambda f: video_io.small_luma(f, 40, 30))
-    expected = [video_io.shrink(g, 40, 30) for g in luma]
+    expected = [video_io.downscale_gray(g, 40, 30) for g in luma]
     assert np.abs(np.stack(small).astype(int) - np.stack(expected)).mean() < 1
 
 
-def test_shrink_sizes_and_owns_its_pixels():
+def test_downscale_gray_sizes_and_owns_its_pixels():
     gray = np.random.default_rng(0).integers(0, 256, (721, 1283), dtype=np.uint8)
     for size in ((160, 90), (161, 91), (1283, 721), (640, 360)):
-        small = video_io.shrink(gray[:, :], *size)
+        small = video_io.downscale_gray(gray[:, :], *size)
         assert small.shape == (size[1], size[0]) and small.flags.c_contiguous
         assert not np.shares_memory(small, gray)
     flat = np.full((720, 1280), 77, np.uint8)
-    assert (video_io.shrink(flat, 160, 90) == 77).all()
+    assert (video_io.downscale_gray(flat, 160, 90) == 77).all()
     # Anti-aliased: fine texture averages out instead of folding into a coarse pattern.
     checkers = (np.indices((720, 1280)).sum(axis=0) % 2 * 255).astype(np.uint8)
-    assert np.abs(video_io.shrink(checkers, 160, 90).astype(int) - 127).max() <= 1
+    assert np.abs(video_io.downscale_gray(checkers, 160, 90).astype(int) - 127).max() <= 1
     ramp = np.tile(np.linspace(0, 255, 1280).astype(np.uint8), (720, 1))
     area = cv2.resize(ramp, (160, 90), interpolation=cv2.INTER_AREA)
-    assert np.abs(video_io.shrink(ramp, 160, 90)[:, 2:-2].astype(int) - area[:, 2:-2]).max() <= 1
+    small = video_io.downscale_gray(ramp, 160, 90)
+    assert np.abs(small[:, 2:-2].astype(int) - area[:, 2:-2]).max() <= 1
 
 
 @pytest.fixture(scope="module")
 def short_gop_path(tmp_path_factory):
     """B-frames and a keyframe every 12 frames: seeking, continuing and skipping all happen."""
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     frames = list(scene_frames(num_frames=80, motion_spans=((0, 80),), cut_at=(33,)))
     return encode(tmp_path_factory.mktemp("gop") / "gop.mp4", frames,
                   options={"preset": "veryfast", "crf": "23"}, gop=12)
@@ -183,7 +184,7 @@ def test_pyav_frames_without_usable_pts_decode_in_one_pass(short_gop_path):
 
 
 def test_frame_count_is_estimated_where_the_container_has_none(tmp_path):
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     path = encode(tmp_path / "v.mkv", list(scene_frames(num_frames=50)))
     info = video_io.PyAVVideo(path).info
     assert info.num_frames == pytest.approx(50, abs=1)

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from fixtures.faulty import append_line, count_to, create_file, wait_for_file
+from tests.transforms.faulty import append_line, count_to, create_file, wait_for_file
 from transforms import decode_pool
 from transforms.isolation import ChildFailed
 
-PRELOAD = ("fixtures.faulty",)
+PRELOAD = ("tests.transforms.faulty",)
 
 
 def result(task):

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fixtures import footage
 from schemas.records import Display, VideoInfo
+from tests import footage
 from transforms import decord_video, interlace, video_io
 from transforms.decode_core import DecodeConfig, _check_limits, decode_video
 from transforms.discover import expand_glob
@@ -182,7 +182,7 @@ def test_a_mirrored_display_matrix_is_applied_after_the_turn(tmp_path):
     PyAV, read back turned, then mirrored left-right. (Debian's ffmpeg 5.1 ignores flips, so
     this one has no ffmpeg reference.)"""
     import av
-    from fixtures.videos import scene_frames
+    from synthetic_inputs.videos import scene_frames
     if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
         pytest.skip("this PyAV cannot write a display matrix")
     frames = list(scene_frames(num_frames=5, width=64, height=48))

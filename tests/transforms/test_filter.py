@@ -52,7 +52,7 @@ def test_video_cut_and_static_pairs_get_the_right_reasons(scene_path):
 
 
 def test_blurred_and_dark_videos_are_dropped(tmp_path):
-    from fixtures.videos import scene_frames, write_video
+    from synthetic_inputs.videos import scene_frames, write_video
     frames = list(scene_frames(num_frames=60, motion_spans=((0, 60),)))
     blurred = write_video(str(tmp_path / "blur.mp4"),
                           (cv2.GaussianBlur(f, (0, 0), 6) for f in frames))

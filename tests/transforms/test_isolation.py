@@ -4,7 +4,7 @@ import apache_beam as beam
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from fixtures.faulty import crash_or_hang
+from tests.transforms.faulty import crash_or_hang
 from transforms.decode import DecodeAndSample
 from transforms.decode_core import DecodeConfig
 from transforms.discover import expand_glob

@@ -1,5 +1,5 @@
 """docs/samplers.md's example: a new sampler is a class and a registry line."""
-from fixtures.videos import scene_video
+from synthetic_inputs.videos import scene_video
 from transforms import samplers
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fixtures.videos import scene_video, texture
+from synthetic_inputs.videos import scene_video, texture
 from transforms import motion
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob

@@ -9,7 +9,7 @@ import os
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas import sample as layout
+from schemas import shard_layout as layout
 from schemas.records import StagedImages, StagedTriple
 from tests.transforms.conftest import make_pair
 from transforms import staging

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from schemas.sample import SCHEMA_VERSION
+from schemas.shard_layout import SCHEMA_VERSION
 from transforms.dataset import heartbeat, lease, manifest_stats, parts, runs
 from transforms.dataset.index import check_base, publish
 from transforms.dataset.known import Lookup
 from transforms.dataset.layout import (PAIRS_MANIFEST, STATS, VIDEOS_MANIFEST, shard_path,
-                                       version_folder)
+                                       version_stats)
 from transforms.dataset.parts import PLAIN_COPY_MAX_ROWS, json_bytes, read_json
 from transforms.dataset.run_config import RunConfig
 from transforms.storage import create_bytes, filesystem, join, remove_temporaries, write_bytes
@@ -91,13 +91,12 @@ def commit_version(output: str, version: int, part_list: List[dict], known: List
     it started from (transforms/dataset/index.py)."""
     stats = {"schema_version": SCHEMA_VERSION, **counts,
              "triples": sum(shard["num_samples"] for shard in shards), "shards": len(shards)}
-    folder = version_folder(version)
     if run is not None:
         heartbeat.keep_alive(run)
         check_base(output, run)
         lease.check_owner(run)
     # Created only if absent: a racing run's commit fails here, before its index.
-    create_bytes(join(output, folder, STATS), json_bytes(stats),
+    create_bytes(join(output, version_stats(version)), json_bytes(stats),
                  run.tmp if run is not None else None)
     if run is None:
         remove_temporaries(output)  # left by writers killed mid-file; every write here is done
@@ -108,7 +107,7 @@ def commit_version(output: str, version: int, part_list: List[dict], known: List
         "num_samples": stats["triples"],
         "parts": part_list,
         "known": known,
-        "stats": f"{folder}/{STATS}",
+        "stats": version_stats(version),
     }
     write_index(output, index, previous, run)
     if run is not None:  # this run's staging, and what runs that lost the lease left

@@ -1,6 +1,6 @@
 import pytest
 
-from schemas.sample import check_key, safe_id, sample_key, video_id_for
+from schemas.shard_layout import check_key, safe_id, sample_key, video_id_for
 
 
 @pytest.mark.parametrize("text", ["../../etc/passwd", "a/b", "clip.v2", "x\\y", "..", "",
@@ -25,14 +25,15 @@ def test_unsafe_keys_are_refused(key):
 def test_each_readable_version_is_judged_by_its_own_fields(monkeypatch):
     """A dataset keeps the samples earlier versions wrote: a sample of an older readable version
     is valid without the fields added after it, a current one needs them, an unknown is not."""
-    from schemas import sample
-    monkeypatch.setattr(sample, "METADATA_FIELDS", {**sample.METADATA_FIELDS, "new_field": "x"})
-    monkeypatch.setattr(sample, "READABLE_VERSIONS", ("1.1", "9.9"))
-    monkeypatch.setattr(sample, "FIELDS_ADDED", {"9.9": ("new_field",)})
-    old = {name: None for name in sample.fields_of("1.1")} | {"schema_version": "1.1"}
-    assert "new_field" not in old and sample.is_valid_metadata(old)
-    assert not sample.is_valid_metadata({**old, "schema_version": "9.9"})
-    assert sample.is_valid_metadata({**old, "schema_version": "9.9", "new_field": 1})
-    assert not sample.is_valid_metadata({**old, "schema_version": "0.1"})
-    assert not sample.is_valid_metadata({k: v for k, v in old.items() if k != "fps"})
-    assert sample.field_since("new_field") == "9.9" and sample.field_since("fps") == ""
+    from schemas import shard_layout
+    monkeypatch.setattr(shard_layout, "METADATA_FIELDS",
+                        {**shard_layout.METADATA_FIELDS, "new_field": "x"})
+    monkeypatch.setattr(shard_layout, "READABLE_VERSIONS", ("1.1", "9.9"))
+    monkeypatch.setattr(shard_layout, "FIELDS_ADDED", {"9.9": ("new_field",)})
+    old = {name: None for name in shard_layout.fields_of("1.1")} | {"schema_version": "1.1"}
+    assert "new_field" not in old and shard_layout.is_valid_metadata(old)
+    assert not shard_layout.is_valid_metadata({**old, "schema_version": "9.9"})
+    assert shard_layout.is_valid_metadata({**old, "schema_version": "9.9", "new_field": 1})
+    assert not shard_layout.is_valid_metadata({**old, "schema_version": "0.1"})
+    assert not shard_layout.is_valid_metadata({k: v for k, v in old.items() if k != "fps"})
+    assert shard_layout.field_since("new_field") == "9.9" and shard_layout.field_since("fps") == ""

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-from fixtures.tiny_vlm import build_tiny_vlm
-from fixtures.videos import scene_video
+from synthetic_inputs.tiny_vlm import build_tiny_vlm
+from synthetic_inputs.videos import scene_video
 
 
-def write_samples(output: str, count: int = 4, seed: int = 0) -> Iterator[str]:
+def write_demo_inputs(output: str, count: int = 4, seed: int = 0) -> Iterator[str]:
     videos = os.path.join(output, "videos")
     os.makedirs(videos, exist_ok=True)
     for index in range(count):
