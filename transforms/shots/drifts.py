@@ -6,9 +6,8 @@ frames on either side, for as long as a dissolve lasts, while the motion does no
 pan or a fast zoom raises both), while the flow cannot explain the pictures (the standardised
 residual rises: a light slowly brought up raises the histogram's change, and the plain residual
 with it, but each frame standardised is the one before moved), between pictures that differ
-over much of the frame. Twin comparison
-(Zhang, Kankanhalli and Smoliar, 1993) finds gradual transitions the same way, from a run of
-frame differences above a low threshold."""
+over much of the frame. Twin comparison (Zhang, Kankanhalli and Smoliar, 1993) finds gradual
+transitions the same way, from a run of frame differences above a low threshold."""
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
@@ -90,7 +89,7 @@ class DriftFinder:
             return None  # the flow explains each frame: the light changed, not the picture
         a, b = history.standard[first - 1], history.standard[last + 1]
         if float(np.abs(a - b).mean()) < config.dissolve_min_change:
-            return None  # the same picture, its light changed
+            return None  # hardly a different picture after it
         if same_picture(history.tiny[first - 1], history.tiny[last + 1]):
             return None  # one picture, brighter or darker
         coarse_a, coarse_b = history.coarse[first - 1], history.coarse[last + 1]
