@@ -1,6 +1,6 @@
 """Shot-boundary accuracy on the generated edit benchmark (benchmarks/edit_bench.py): precision,
 recall and F1 per transition kind, and false boundaries per 10 minutes of the negatives, for the
-shipped detector (transforms/shots.py, fed by the real analysis pass) and for PySceneDetect's
+shipped detector (transforms/shots/, fed by the real analysis pass) and for PySceneDetect's
 detectors with their defaults, side by side.
 
     PYTHONPATH=. python -m benchmarks.shot_accuracy --cache /tmp/edit-bench

@@ -46,7 +46,7 @@ VIDEOS = pa.schema([
     ("field_order", pa.string()),
     ("num_candidates", pa.int32()),
     ("num_kept", pa.int32()),
-    # Shots (transforms/shots.py), null where not looked for: the first frame of each shot, the
+    # Shots (transforms/shots/), null where not looked for: the first frame of each shot, the
     # transition into it (start, cut, dissolve, fade), and how many were too short for a pair.
     ("shot_starts", pa.list_(pa.int64())),
     ("shot_transitions", pa.list_(pa.string())),

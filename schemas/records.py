@@ -89,7 +89,7 @@ class VideoOutcome:
 
 @dataclasses.dataclass(frozen=True)
 class Shots:
-    """A video's shots (transforms/shots.py): where each begins and how, and how many were too
+    """A video's shots (transforms/shots/): where each begins and how, and how many were too
     short to hold a pair."""
     starts: Tuple[int, ...]  # first frame of each shot, after its incoming transition
     transitions: Tuple[str, ...]  # kind of transition into each shot: "start", cut, dissolve, fade

@@ -60,7 +60,8 @@ def _residual(previous: np.ndarray, warped: np.ndarray) -> float:
 
 class Analysis:
     """The signals of small grey frames added one at a time, keeping only the previous frame.
-    A shot detector, when given, sees every frame with the flow's warp already done."""
+    A shot detector, when given, sees every frame with the flow's warp already done, and the
+    frame's motion and cut distance."""
 
     def __init__(self, detector=None):
         self.detector = detector
@@ -87,7 +88,7 @@ class Analysis:
                 float(cv2.compareHist(self._previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA)),
                 _residual(self._previous, warped)))
         if self.detector is not None:
-            self.detector.push(gray, warped)
+            self.detector.push(gray, warped, self._motion[-1], self._cut[-1])
         self._previous, self._previous_hist = gray, hist
         return self._motion[-1]
 

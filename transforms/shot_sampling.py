@@ -94,16 +94,23 @@ class HoldPerShot:
         self._policy = sampler.holder()
         self._held: Set[int] = set()  # held for the open shot
         self._picks: Set[int] = set()  # picks of closed shots: held to the end
+        # Frames that look like a boundary, held outside the policy until their shot closes.
+        self._aside: Set[int] = set()
 
     def offer(self, index: int, motion: float) -> Decision:
         released: List[int] = []
         for transition in self._detector.decided_since(self._handled):
             self._handled += 1
             released += self._close(transition, index)
-        if index < self._start or self._analysis.cut_at(index) > LIKELY_BOUNDARY:
+        if index < self._start:
+            return False, released
+        if self._analysis.cut_at(index) > LIKELY_BOUNDARY:
             # A boundary frame's motion is the largest of all: offered, it would push its
             # neighbours in the next shot out of the policy before the boundary is decided.
-            return False, released
+            # Held aside instead: where no boundary is decided the sampler may pick it, and a
+            # pick not held is decoded again by seeking (a group of pictures for one frame).
+            self._aside.add(index)
+            return True, released
         keep, let_go = self._policy.offer(index - self._start, motion)
         for relative in let_go:
             self._held.discard(self._start + relative)
@@ -118,9 +125,10 @@ class HoldPerShot:
             motion = self._analysis.signals(self._start, end).motion
             for a, b in self._sampler.pairs(motion, self._fps):
                 self._picks.update((self._start + a, self._start + b))
-        released = sorted(i for i in self._held if i < transition.next_start +
+        released = sorted(i for i in self._held | self._aside if i < transition.next_start +
                           margin(transition, self._edge) and i not in self._picks)
         self._held -= set(released) | self._picks
+        self._aside -= set(released) | self._picks
         self._start = transition.next_start + margin(transition, self._edge)
         self._policy = self._sampler.holder()
         # The new shot's frames already passed are offered again to its fresh policy; those it

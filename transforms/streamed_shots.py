@@ -1,7 +1,7 @@
 """A streaming sampler (stride) within shots: pairs leave the analysis pass as it goes, each
 once no boundary can still be found between or next to its frames.
 
-A boundary is decided up to `lookahead` frames after it passes (transforms/shots.py), so a pick
+A boundary is decided up to `lookahead` frames after it passes (transforms/shots/), so a pick
 is held, not converted, until then: the pictures held are the current shot's latest picks and,
 for the restart of the next shot, every `RESTART_SECONDS`-th frame of the last lookahead (about
 eight pictures at 25 fps). A pick whose picture was not held (the hold budget was full, or it

@@ -66,6 +66,40 @@ def test_a_fade_through_black_is_one_boundary():
     assert kind == "fade" and 28 <= first <= 33 and 50 <= last <= 55
 
 
+def test_a_dissolve_between_two_fast_pans_is_found():
+    """Both shots move 5 px a frame: no frame inside is a blend of the window's ends."""
+    span = 10
+    frames = [view(0, t, speed=5) for t in range(40)]
+    frames += [blend(view(0, 40 + i, speed=5), view(1, i, speed=5), (i + 1) / (span + 1))
+               for i in range(span)]
+    frames += [view(1, span + t, speed=5) for t in range(40)]
+    [(first, last, kind)] = detect(frames)
+    assert kind == "dissolve" and 38 <= first <= 41 and 48 <= last <= 51
+
+
+def zoomed(frame: np.ndarray, scale: float) -> np.ndarray:
+    """`frame` seen `scale` times closer, about its centre."""
+    matrix = cv2.getRotationMatrix2D((WIDTH / 2, HEIGHT / 2), 0, scale)
+    return cv2.warpAffine(frame, matrix, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_zoom_jump_within_one_scene_is_a_cut():
+    """A locked-off view cut 3 % closer: the flow explains it (its residual stays below the cut
+    threshold), the one-frame jump in motion gives it away."""
+    frames = [view(0, 0)] * 40 + [zoomed(view(0, 0), 1.03)] * 40
+    assert detect(frames) == [(40, 39, "cut")]
+
+
+def test_a_light_slowly_brought_up_on_a_pan_is_no_boundary():
+    """Over 0.4 s the picture brightens by two thirds: its histogram moves frame after frame as
+    a dissolve's does, the flow still explains each standardised frame."""
+    frames = [view(0, t, speed=2) for t in range(90)]
+    for t in range(90):
+        gain = 0.6 + 0.4 * min(max((t - 40) / 10, 0.0), 1.0)
+        frames[t] = (frames[t] * gain).astype(np.uint8)
+    assert detect(frames) == []
+
+
 @pytest.mark.parametrize("event", ["fast_pan", "whip_pan", "flash", "light_on", "object_fades_in"])
 def test_camera_and_light_events_are_no_boundary(event):
     frames = []

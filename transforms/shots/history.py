@@ -1,0 +1,111 @@
+"""The recent frames' values every test reads, computed once per frame and kept for a bounded
+number of frames (memory flat in the video's length)."""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import cv2
+import numpy as np
+
+TINY_WIDTH = 64  # the frames blends and returns are compared on: cheap, and blind to noise
+
+
+def standardised(image: np.ndarray):
+    """(The image with zero mean and about unit spread, its standard deviation); the spread's
+    guard keeps noise in flat frames from being blown up."""
+    mean, std = cv2.meanStdDev(image)
+    scaled = (image.astype(np.float32) - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+    return scaled, float(std[0, 0])
+
+
+def spread_residual(warped: np.ndarray, warped_stats, previous: np.ndarray,
+                    previous_stats) -> float:
+    """The median over a 4x4 grid of the mean residual in each cell between the two frames,
+    each standardised by its (mean, standard deviation): a cut changes the whole picture, an
+    object that jumps (or a fixture's square wrapping round) a few cells. One weighted
+    difference does both standardisations (a pass at the analysis size, not three)."""
+    (warped_mean, warped_std), (previous_mean, previous_std) = warped_stats, previous_stats
+    warped_gain, previous_gain = 1.0 / (warped_std + 4.0), 1.0 / (previous_std + 4.0)
+    difference = cv2.addWeighted(warped, warped_gain, previous, -previous_gain,
+                                 previous_mean * previous_gain - warped_mean * warped_gain,
+                                 dtype=cv2.CV_32F)
+    cells = cv2.resize(np.abs(difference, out=difference), (4, 4), interpolation=cv2.INTER_AREA)
+    ordered = np.sort(cells, axis=None)
+    return float((ordered[7] + ordered[8]) / np.float32(2))  # the median of 16
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two frames' pixels; 0 where one is flat (it has none)."""
+    if float(a.std()) == 0.0 or float(b.std()) == 0.0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def mean_std(image: np.ndarray):
+    mean, std = cv2.meanStdDev(image)
+    return float(mean[0, 0]), float(std[0, 0])
+
+
+class FrameHistory:
+    """Per frame, for the last `keep` frames: the tiny image (TINY_WIDTH wide, flattened), the
+    same standardised, its standard deviation, the plain step from the frame before (0..1), the
+    flow-compensated standardised residual (0 on flat frames, where it means nothing), and the
+    analysis pass's own two signals: the flow's mean magnitude (`motion`, analysis pixels) and
+    the cut distance the scene-cut filter judges pairs by (`change`, transforms/motion.py)."""
+
+    def __init__(self, keep: int, blank_std: float):
+        self.keep = keep
+        self.width = TINY_WIDTH
+        self.gray_width = 0  # the analysis frames' width, which motion is measured in
+        self.count = 0
+        self.tiny: Dict[int, np.ndarray] = {}
+        self.standard: Dict[int, np.ndarray] = {}
+        self.residual: Dict[int, float] = {}
+        self.step: Dict[int, float] = {}
+        self.std: Dict[int, float] = {}
+        self.coarse: Dict[int, np.ndarray] = {}  # the tiny image shrunk 4x: what blends fit on
+        self.motion: Dict[int, float] = {}
+        self.change: Dict[int, float] = {}
+        self.ring: Optional[np.ndarray] = None  # the tiny frames as rows, for many windows at once
+        self.standard_ring: Optional[np.ndarray] = None
+        self._blank_std = blank_std
+        self._previous = None  # (the last small frame, its mean and standard deviation)
+
+    def add(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
+            change: float = 0.0) -> int:
+        """Frame `count` (its small grey image, the same frame warped onto the previous one,
+        None for the first, and its motion and cut distance); its index."""
+        index = self.count
+        self.motion[index], self.change[index] = motion, change
+        self.gray_width = gray.shape[1]
+        self.count += 1
+        height = max(2, int(round(gray.shape[0] * TINY_WIDTH / gray.shape[1])))
+        tiny = cv2.resize(gray, (TINY_WIDTH, height), interpolation=cv2.INTER_AREA)
+        tiny = tiny.astype(np.float32).ravel()
+        standard, std = standardised(tiny)
+        self.tiny[index], self.std[index], self.standard[index] = tiny, std, standard
+        if self.ring is None:
+            self.ring = np.zeros((self.keep, tiny.size), np.float32)
+            self.standard_ring = np.zeros_like(self.ring)
+        self.ring[index % self.keep] = tiny
+        self.standard_ring[index % self.keep] = standard
+        self.coarse[index] = cv2.resize(tiny.reshape(-1, TINY_WIDTH),
+                                        (TINY_WIDTH // 4, max(1, height // 4)),
+                                        interpolation=cv2.INTER_AREA)
+        current = (gray, mean_std(gray))
+        previous = index - 1
+        if warped is None or previous not in self.tiny:
+            self.residual[index] = self.step[index] = 0.0
+        else:
+            self.step[index] = float(cv2.norm(tiny, self.tiny[previous], cv2.NORM_L1)
+                                     / tiny.size / 255.0)
+            flat = std < self._blank_std or self.std[previous] < self._blank_std
+            self.residual[index] = 0.0 if flat else spread_residual(
+                warped, mean_std(warped), *self._previous)
+        self._previous = current
+        return index
+
+    def forget(self, index: int) -> None:
+        for store in (self.tiny, self.standard, self.coarse, self.residual, self.step,
+                      self.std, self.motion, self.change):
+            store.pop(index, None)
