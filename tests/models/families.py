@@ -304,7 +304,7 @@ FAMILIES: Dict[str, Callable[[], Tuple[object, object]]] = {
 # Families this machine cannot build, and exactly why. torchvision: PyPI's torchvision 0.28
 # (the release for torch 2.13) is a CUDA build; beside the CPU torch its import fails ("operator
 # torchvision::nms does not exist"), and there is no CPU wheel in reach. Their processors need
-# it (`pip install 'idp-corpus[vision]'` where a matching torchvision installs).
+# it (`pip install 'idp-corpus[processors]'` where a matching torchvision installs).
 _TORCHVISION = ("its processor class needs torchvision ({what}), which does not install beside "
                 "the CPU build of torch 2.13 here")
 SKIPPED: Dict[str, str] = {

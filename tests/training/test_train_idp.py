@@ -21,7 +21,7 @@ def synth(tmp_path_factory, cli):
 @pytest.fixture(scope="module")
 def shards(synth, build, tmp_path_factory):
     output = tmp_path_factory.mktemp("train-shards")
-    build("--input", synth / "aurora.json", "--output", output, "--no-caption", "--max-cut", "1.0",
+    build("--input", synth / "aurora.json", "--output", output, "--no-caption",
           "--direct_running_mode", "in_memory")  # image pairs, as models/make_tiny_idp.sh builds
     return output
 

@@ -47,8 +47,12 @@ def test_a_child_running_ahead_of_its_reader_waits_once_the_queue_is_full(tmp_pa
     pool.add(decode_pool.IsolatedCall(2, preload=PRELOAD))
     progress = tmp_path / "made"
     task = pool.submit(count_to, 100, str(progress))
-    time.sleep(1.5)
-    made = int(progress.read_text())
+    made_so_far = lambda: int((progress.read_text() if progress.exists() else "") or 0)  # noqa: E731
+    deadline = time.monotonic() + 60  # a loaded machine starts the child late
+    while made_so_far() < decode_pool.QUEUED_RESULTS and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # time to run further ahead, were it able to
+    made = made_so_far()
     # The queue, one item in the pool's hand and one in the child's: nothing further.
     assert decode_pool.QUEUED_RESULTS <= made <= decode_pool.QUEUED_RESULTS + 2
     numbers = []
