@@ -21,7 +21,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.preflight import PreflightError
-from transforms.dataset import heartbeat, index as index_commit, lease, runs
+from transforms.dataset import heartbeat, index as dataset_index, lease, runs
 from transforms.dataset.layout import version_folder
 from transforms.storage import join
 
@@ -46,8 +46,8 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
     committed = []  # the index read once the lease is held
 
     def base_version() -> int:
-        committed.append(index_commit.current_index(output))
-        return index_commit.version_of(committed[-1])
+        committed.append(dataset_index.current_index(output))
+        return dataset_index.version_of(committed[-1])
 
     try:
         run = lease.take(output, command, config, base_version=base_version,
@@ -61,7 +61,7 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
     heartbeat.keep_alive(run)  # the same beat the workers of this process join
     base = committed[-1]
     try:
-        index_commit.repair_pointer(output, base)
+        dataset_index.repair_pointer(output, base)
         runs.sweep(output, run.run_id, _listed_shards(base),
                    join(output, version_folder(run.base_version + 1)))
         yield run, base
@@ -71,7 +71,7 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
         # holder's by now, and its sweep removes this run's.
         owned = lease.owns(run)
         leftover = runs.remove_failed_run(
-            run, _listed_shards(index_commit.current_index(output)) if owned else None)
+            run, _listed_shards(dataset_index.current_index(output)) if owned else None)
         if leftover:
             print(f"idp-corpus: {leftover}; remove it by hand or let the next run sweep it",
                   file=sys.stderr)
@@ -79,5 +79,5 @@ def holding(output: str, config: lease.LeaseConfig, beam_args: Sequence[str] = (
         raise
     heartbeat.stop_beats(run)
     # when the commit had nothing new
-    runs.remove_run(output, run.run_id, _listed_shards(index_commit.current_index(output)))
+    runs.remove_run(output, run.run_id, _listed_shards(dataset_index.current_index(output)))
     lease.release(run)

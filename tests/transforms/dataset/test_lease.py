@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from transforms.dataset import index as index_commit, layout, lease, runs
+from transforms.dataset import index as dataset_index, layout, lease, runs
 from transforms.dataset.heartbeat import Heartbeat
 from transforms.dataset.lease import LeaseConfig
 from transforms.storage import DataFileConflict, create_bytes
@@ -118,12 +118,12 @@ def test_two_commits_of_the_same_version_cannot_both_succeed(tmp_path):
     first = take(tmp_path)
     one = {"version": 1, "shards": [], "who": "one"}
     two = {"version": 1, "shards": [], "who": "two"}
-    index_commit.publish(output, one, json.dumps(one).encode(), first)
-    index_commit.publish(output, one, json.dumps(one).encode(), first)  # a retried commit
-    with pytest.raises(index_commit.LostRace):
-        index_commit.publish(output, two, json.dumps(two).encode(), None)
-    with pytest.raises(index_commit.StaleBase, match="version 1 was committed meanwhile"):
-        index_commit.publish(output, {"version": 1}, b"{}", first)  # started from 0, now 1
+    dataset_index.publish(output, one, json.dumps(one).encode(), first)
+    dataset_index.publish(output, one, json.dumps(one).encode(), first)  # a retried commit
+    with pytest.raises(dataset_index.LostRace):
+        dataset_index.publish(output, two, json.dumps(two).encode(), None)
+    with pytest.raises(dataset_index.StaleBase, match="version 1 was committed meanwhile"):
+        dataset_index.publish(output, {"version": 1}, b"{}", first)  # started from 0, now 1
     assert json.loads((tmp_path / "index.json").read_text())["who"] == "one"
 
 
@@ -131,12 +131,12 @@ def test_a_pointer_left_behind_by_a_killed_commit_is_rolled_forward(tmp_path):
     output = str(tmp_path)
     for version in (1, 2):
         index = {"version": version, "shards": []}
-        index_commit.publish(output, index, json.dumps(index).encode(), None)
+        dataset_index.publish(output, index, json.dumps(index).encode(), None)
     index = {"version": 3, "shards": []}
-    create_bytes(index_commit.marker(output, 3), json.dumps(index).encode())  # died here
+    create_bytes(dataset_index.marker(output, 3), json.dumps(index).encode())  # died here
     assert json.loads((tmp_path / "index.json").read_text())["version"] == 2  # readers: v2
-    assert index_commit.current_version(output) == 3
-    index_commit.repair_pointer(output, index_commit.current_index(output))
+    assert dataset_index.current_version(output) == 3
+    dataset_index.repair_pointer(output, dataset_index.current_index(output))
     assert json.loads((tmp_path / "index.json").read_text())["version"] == 3
 
 
