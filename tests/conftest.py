@@ -1,13 +1,22 @@
 """Fixtures shared by the whole suite: synthetic videos with known content, a tiny random VLM."""
 import json
+import os
 import subprocess
 import sys
 
-import pytest
+# Each pytest-xdist worker gets its share of the CPUs for torch's (OpenMP) threads, and so do the
+# builds it starts (they inherit the variable): with a worker per CPU, two threads a worker spin
+# against each other and a training step takes more than twice as long. Set before anything
+# imports torch; a value the caller set is kept.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(
+        1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
-from synthetic_inputs.tiny_vlm import build_tiny_vlm
-from synthetic_inputs.videos import scene_video
-from tests.shared_builds import FLAGGED_OPTIONS, shared_dataset
+import pytest  # noqa: E402 - after the thread share above
+
+from synthetic_inputs.tiny_vlm import build_tiny_vlm  # noqa: E402
+from synthetic_inputs.videos import scene_video  # noqa: E402
+from tests.shared_builds import FLAGGED_OPTIONS, shared_dataset  # noqa: E402
 
 # A 120-frame video: the square moves in frames 30-39 and 80-89, the scene cuts at frame 60,
 # everything else is static.
@@ -93,3 +102,4 @@ def footage_clips(tmp_path_factory):
     av1 = "libaom-av1" in encoders and "libdav1d" in av.codecs_available
     folder = tmp_path_factory.mktemp("footage")
     return folder, footage.make_clips(folder, tmp_path_factory.mktemp("photos"), av1=av1)
+
