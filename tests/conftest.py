@@ -16,6 +16,7 @@ import pytest  # noqa: E402 - after the thread share above
 
 from synthetic_inputs.tiny_vlm import build_tiny_vlm  # noqa: E402
 from synthetic_inputs.videos import scene_video  # noqa: E402
+from tests.scheduling import slowest_first  # noqa: E402
 from tests.shared_builds import FLAGGED_OPTIONS, shared_dataset  # noqa: E402
 
 # A 120-frame video: the square moves in frames 30-39 and 80-89, the scene cuts at frame 60,
@@ -103,3 +104,7 @@ def footage_clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("footage")
     return folder, footage.make_clips(folder, tmp_path_factory.mktemp("photos"), av1=av1)
 
+
+def pytest_collection_modifyitems(items):
+    # Every xdist worker collects the same order; addopts' --no-loadscope-reorder keeps it.
+    items[:] = slowest_first(items)
