@@ -21,7 +21,9 @@ def test_a_crashing_or_hanging_decoder_costs_one_video_only(scene_path, tmp_path
                  "midway-crash.mp4"):
         shutil.copy(scene_path, tmp_path / file)
     sources = expand_glob(str(tmp_path / "*.mp4"))
-    config = DecodeConfig(timeout_seconds=20)
+    # The hang costs the whole timeout; a good video's decode (its child's start-up does not
+    # count) takes a fraction of a second of it.
+    config = DecodeConfig(timeout_seconds=8)
     with test_pipeline.TestPipeline() as pipeline:
         results = (pipeline | beam.Create(sources)
                    | DecodeAndSample(config, SampleConfig(), decode_fn=crash_or_hang))
