@@ -11,6 +11,7 @@ from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
 from transforms.shots import ShotConfig, ShotDetector
+from transforms.shots.history import cell_weights
 
 WIDTH, HEIGHT, FPS = 160, 90, 25
 
@@ -40,6 +41,15 @@ def detect(frames):
 
 def blend(a, b, alpha):
     return cv2.addWeighted(a, 1 - alpha, b, alpha, 0)
+
+
+@pytest.mark.parametrize("height, width", [(90, 160), (120, 160), (68, 120), (160, 90), (3, 5)])
+def test_cell_means_equal_opencv_area_resize(height, width):
+    """The residual's 4x4 cell means, taken as two small products, are OpenCV's area resize."""
+    image = np.random.default_rng(height).random((height, width), dtype=np.float32) * 3
+    rows, columns = cell_weights(height, width)
+    expected = cv2.resize(image, (4, 4), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(rows @ image @ columns, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_a_hard_cut_is_found_at_its_frame():

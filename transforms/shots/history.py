@@ -2,7 +2,8 @@
 number of frames (memory flat in the video's length)."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+import functools
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -29,9 +30,28 @@ def spread_residual(warped: np.ndarray, warped_stats, previous: np.ndarray,
     difference = cv2.addWeighted(warped, warped_gain, previous, -previous_gain,
                                  previous_mean * previous_gain - warped_mean * warped_gain,
                                  dtype=cv2.CV_32F)
-    cells = cv2.resize(np.abs(difference, out=difference), (4, 4), interpolation=cv2.INTER_AREA)
-    ordered = np.sort(cells, axis=None)
-    return float((ordered[7] + ordered[8]) / np.float32(2))  # the median of 16
+    rows, columns = cell_weights(*difference.shape)
+    cells = rows @ np.abs(difference, out=difference) @ columns
+    ordered = sorted(cells.ravel().tolist())
+    return (ordered[7] + ordered[8]) / 2  # the median of 16
+
+
+@functools.lru_cache(maxsize=4)
+def cell_weights(height: int, width: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The 4x4 cells' means as two small products (rows @ image @ columns): the weights of
+    OpenCV's area resize, which takes its slow general path where a side is not a multiple of
+    4 (90 rows: 36 us a frame against 3)."""
+    return _area_weights(height, 4), _area_weights(width, 4).T.copy()
+
+
+def _area_weights(size: int, cells: int) -> np.ndarray:
+    """(cells, size): each cell's share of every pixel, a cell spanning size / cells pixels."""
+    span = size / cells
+    edges = np.arange(cells + 1) * span
+    pixels = np.arange(size)
+    overlap = np.minimum(pixels[None, :] + 1, edges[1:, None]) - np.maximum(pixels[None, :],
+                                                                            edges[:-1, None])
+    return (np.clip(overlap, 0, None) / span).astype(np.float32)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,8 +86,7 @@ class FrameHistory:
         self.coarse: Dict[int, np.ndarray] = {}  # the tiny image shrunk 4x: what blends fit on
         self.motion: Dict[int, float] = {}
         self.change: Dict[int, float] = {}
-        self.ring: Optional[np.ndarray] = None  # the tiny frames as rows, for many windows at once
-        self.standard_ring: Optional[np.ndarray] = None
+        self.first = 0  # the oldest frame still kept
         self._blank_std = blank_std
         self._previous = None  # (the last small frame, its mean and standard deviation)
 
@@ -84,11 +103,6 @@ class FrameHistory:
         tiny = tiny.astype(np.float32).ravel()
         standard, std = standardised(tiny)
         self.tiny[index], self.std[index], self.standard[index] = tiny, std, standard
-        if self.ring is None:
-            self.ring = np.zeros((self.keep, tiny.size), np.float32)
-            self.standard_ring = np.zeros_like(self.ring)
-        self.ring[index % self.keep] = tiny
-        self.standard_ring[index % self.keep] = standard
         self.coarse[index] = cv2.resize(tiny.reshape(-1, TINY_WIDTH),
                                         (TINY_WIDTH // 4, max(1, height // 4)),
                                         interpolation=cv2.INTER_AREA)
@@ -106,6 +120,7 @@ class FrameHistory:
         return index
 
     def forget(self, index: int) -> None:
+        self.first = max(self.first, index + 1)
         for store in (self.tiny, self.standard, self.coarse, self.residual, self.step,
                       self.std, self.motion, self.change):
             store.pop(index, None)
