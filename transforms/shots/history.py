@@ -15,7 +15,8 @@ def standardised(image: np.ndarray):
     """(The image with zero mean and about unit spread, its standard deviation); the spread's
     guard keeps noise in flat frames from being blown up."""
     mean, std = cv2.meanStdDev(image)
-    scaled = (image.astype(np.float32) - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+    gain = 1.0 / (std[0, 0] + 4.0)
+    scaled = cv2.addWeighted(image, gain, image, 0.0, -mean[0, 0] * gain, dtype=cv2.CV_32F)
     return scaled, float(std[0, 0])
 
 
