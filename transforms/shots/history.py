@@ -90,6 +90,10 @@ class FrameHistory:
         self.first = 0  # the oldest frame still kept
         self._blank_std = blank_std
         self._previous = None  # (the last small frame, its mean and standard deviation)
+        # Frames whose cut distance reaches this also get `detail_correlation`: rare, and only
+        # the cut test reads it.
+        self.correlate_from = 1.0
+        self.detail_correlation: Dict[int, float] = {}
 
     def add(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
             change: float = 0.0) -> int:
@@ -117,11 +121,14 @@ class FrameHistory:
             flat = std < self._blank_std or self.std[previous] < self._blank_std
             self.residual[index] = 0.0 if flat else spread_residual(
                 warped, mean_std(warped), *self._previous)
+            if change >= self.correlate_from:
+                self.detail_correlation[index] = correlation(
+                    warped.astype(np.float32).ravel(), self._previous[0].astype(np.float32).ravel())
         self._previous = current
         return index
 
     def forget(self, index: int) -> None:
         self.first = max(self.first, index + 1)
         for store in (self.tiny, self.standard, self.coarse, self.residual, self.step,
-                      self.std, self.motion, self.change):
+                      self.std, self.motion, self.change, self.detail_correlation):
             store.pop(index, None)
