@@ -74,7 +74,7 @@ class FrameHistory:
     analysis pass's own two signals: the flow's mean magnitude (`motion`, analysis pixels) and
     the cut distance the scene-cut filter judges pairs by (`change`, transforms/motion.py)."""
 
-    def __init__(self, keep: int, blank_std: float):
+    def __init__(self, keep: int, blank_std: float, correlate_from: float = 1.0):
         self.keep = keep
         self.width = TINY_WIDTH
         self.gray_width = 0  # the analysis frames' width, which motion is measured in
@@ -90,9 +90,10 @@ class FrameHistory:
         self.first = 0  # the oldest frame still kept
         self._blank_std = blank_std
         self._previous = None  # (the last small frame, its mean and standard deviation)
-        # Frames whose cut distance reaches this also get `detail_correlation`: rare, and only
-        # the cut test reads it.
-        self.correlate_from = 1.0
+        # Frames whose cut distance reaches `correlate_from` also get the correlation of their
+        # detail with the frame before (at the analysis size, moved back by the flow): rare,
+        # and only the cut test reads it.
+        self._correlate_from = correlate_from
         self.detail_correlation: Dict[int, float] = {}
 
     def add(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
@@ -121,7 +122,7 @@ class FrameHistory:
             flat = std < self._blank_std or self.std[previous] < self._blank_std
             self.residual[index] = 0.0 if flat else spread_residual(
                 warped, mean_std(warped), *self._previous)
-            if change >= self.correlate_from:
+            if change >= self._correlate_from:
                 self.detail_correlation[index] = correlation(
                     warped.astype(np.float32).ravel(), self._previous[0].astype(np.float32).ravel())
         self._previous = current
