@@ -6,8 +6,11 @@ Synthesizes (once, cached) H.264 videos, then reports in one run:
   decode      every frame decoded by plain PyAV (no colour conversion), best of one thread,
               threaded and one-process-per-core; frames/s and video-seconds per core-second
   no_caption  `idp-corpus build --no-caption` on the same videos: frames analysed per second
-  shots       the no_caption build with `--shots auto` (the default) and `--shots off`,
-              alternating, fastest of `--repeat` rounds each: the shot detector's CPU cost
+  shots       the analysis pass alone (luma decode, optical flow, cut distance, and the shot
+              detector where on), in this process on one OpenCV thread, `auto` and `off`
+              alternating, least CPU of `--repeat` rounds each: the shot detector's cost; and
+              the no_caption build with `--shots auto` (the default) and `--shots off` the same
+              way, whose difference also holds the work of the pairs shots add
   tiny_model  the same build captioned by the tiny random VLM (synthetic_inputs.tiny_vlm)
   long        720p 60 s vs 600 s, one process (`--direct_running_mode in_memory --no-isolate`):
               time and peak RSS; and the default isolated mode's decode child; both again
@@ -126,6 +129,55 @@ def frames_in(output: str) -> int:
     return int(sum(n or 0 for n in table.column("num_frames").to_pylist()))
 
 
+def pairs_in(output: str) -> int:
+    import pyarrow.parquet as pq
+    return pq.read_metadata(os.path.join(output, "manifest", "pairs.parquet")).num_rows
+
+
+def analysis_pass(paths, shots: bool) -> dict:
+    """CPU seconds of the analysis pass over the videos, as the decode stage runs it."""
+    import cv2
+    from transforms import motion, video_io
+    from transforms.decode_core import DecodeConfig
+    from transforms.sample import SampleConfig
+    from transforms.shots import ShotDetector
+    previous_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    frames, cpu = 0, time.process_time()
+    for path in paths:
+        video = video_io.PyAVVideo(path)
+        size = motion.analysis_size(video.info.width, video.info.height,
+                                    DecodeConfig().analysis_width)
+        detector = ShotDetector(SampleConfig().shot_config(), video.info.fps) if shots else None
+        analysis = motion.Analysis(detector)
+        for gray in video.small_gray(*size):
+            analysis.add(gray)
+        if detector is not None:
+            detector.finish()
+        frames += analysis.num_frames
+    cpu = time.process_time() - cpu
+    cv2.setNumThreads(previous_threads)
+    return dict(frames=frames, cpu_s=round(cpu, 3), cpu_ms_per_frame=round(1000 * cpu / frames, 3))
+
+
+def _least_cpu(runs) -> dict:
+    return min(runs, key=lambda run: run["cpu_s"])
+
+
+def shots_cost(videos: str, paths, repeat: int) -> dict:
+    """The analysis pass and the build, shots on and off alternating, the least CPU of each."""
+    passes, builds = {"auto": [], "off": []}, {"auto": [], "off": []}
+    for _ in range(repeat):
+        for mode in passes:
+            passes[mode].append(analysis_pass(paths, mode == "auto"))
+            builds[mode].append(build(f"{videos}/*.mp4", "--no-caption", "--shots", mode))
+    result = {"analysis_pass": {mode: _least_cpu(runs) for mode, runs in passes.items()},
+              "build": {mode: _least_cpu(runs) for mode, runs in builds.items()}}
+    for part in result.values():
+        part["cpu_ratio_auto_to_off"] = round(part["auto"]["cpu_s"] / part["off"]["cpu_s"], 4)
+    return result
+
+
 def build(input_glob: str, *args: str) -> dict:
     output = tempfile.mkdtemp(prefix="idp-bench-")
     argv = [sys.executable, "-m", "pipelines.cli", "build", "--input", input_glob,
@@ -133,9 +185,10 @@ def build(input_glob: str, *args: str) -> dict:
     watch = Watch(argv, stdout=-1, stderr=-1, text=True).run()
     if watch.returncode != 0:
         raise RuntimeError(f"build failed: {' '.join(argv)}\n{watch.stderr[-3000:]}")
-    frames = frames_in(output)
+    frames, pairs = frames_in(output), pairs_in(output)
     shutil.rmtree(output, ignore_errors=True)
-    return dict(args=" ".join(args), frames=frames, wall_s=watch.wall_s, cpu_s=watch.cpu_s,
+    return dict(args=" ".join(args), frames=frames, pairs=pairs, wall_s=watch.wall_s,
+                cpu_s=watch.cpu_s,
                 frames_per_s=frames / watch.wall_s, peak_rss_mib=watch.roles(),
                 tree_peak_rss_mib=round(watch.tree_peak_mib, 1))
 
@@ -236,15 +289,8 @@ def main(argv=None) -> dict:
     if {"decode", "no_caption"}.isdisjoint(skip):
         report["no_caption"]["ratio_each_round"] = [
             r["no_caption"]["frames_per_s"] / r["decode"]["best_frames_per_s"] for r in rounds]
-    if "shots" not in skip:  # the analysis pass with and without shot detection, alternating
-        runs = {"auto": [], "off": []}
-        for _ in range(args.repeat):
-            for mode in runs:
-                runs[mode].append(build(f"{videos}/*.mp4", "--no-caption", "--shots", mode))
-        report["shots"] = {mode: min(found, key=lambda r: r["cpu_s"])
-                           for mode, found in runs.items()}
-        report["shots"]["cpu_ratio_auto_to_off"] = \
-            report["shots"]["auto"]["cpu_s"] / report["shots"]["off"]["cpu_s"]
+    if "shots" not in skip:
+        report["shots"] = shots_cost(videos, paths, args.repeat)
         print(json.dumps({"shots": report["shots"]}, indent=1), flush=True)
     if "tiny_model" not in skip:
         report["tiny_model"] = build(f"{videos}/*.mp4", "--model", tiny_model(args.cache))

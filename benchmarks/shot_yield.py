@@ -4,6 +4,7 @@ per minute of video, and kept pairs spanning a true boundary (frames in two shot
 transition's own frames).
 
     PYTHONPATH=. python -m benchmarks.shot_yield --cache /tmp/edit-bench --sampler keyframes
+    PYTHONPATH=. python -m benchmarks.shot_yield --set real --cache /tmp/real-edits
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import tempfile
 
 import pyarrow.parquet as pq
 
-from benchmarks import edit_bench
+from benchmarks import edit_bench, real_edits
 
 
 def spans_boundary(before: int, after: int, truth) -> bool:
@@ -74,8 +75,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--per-kind", type=int, default=3)
     parser.add_argument("--negatives-per-kind", type=int, default=3)
     parser.add_argument("--sampler", default="keyframes")
+    parser.add_argument("--set", choices=("edit", "real"), default="edit",
+                        help="edit: the generated benchmark; real: held-out real footage "
+                             "edited by ffmpeg (benchmarks/real_edits.py)")
     args = parser.parse_args(argv)
-    videos = edit_bench.build(args.cache, args.per_kind, args.negatives_per_kind)
+    build_set = real_edits.build if args.set == "real" else edit_bench.build
+    videos = build_set(args.cache, args.per_kind, args.negatives_per_kind)
     edits = {p: v for p, v in videos.items() if not v["negative"]}
     with tempfile.TemporaryDirectory() as folder:
         for path in edits:

@@ -33,6 +33,10 @@ class FilterConfig:
         "help": "judge labelled image pairs (AURORA-format JSON) by the motion filters too "
                 "(static, scene_cut, too_different); by default those curated pairs are only "
                 "scored, since an edit or an action between two images is no shot change"})
+    filter_cuts_within_shots: bool = dataclasses.field(default=False, metadata={
+        "help": "judge pairs inside one detected shot by --max-cut too; by default the shot "
+                "detector decides where cuts are (--shots auto), since within a shot a flash, "
+                "a car passing close to the lens or fast motion also raise the cut score"})
 
 
 def dark(scores: PairScores, config: FilterConfig) -> Optional[Drop]:
@@ -73,11 +77,13 @@ FILTERS: List[Callable[[PairScores, FilterConfig], Optional[Drop]]] = [
 MOTION_FILTERS = (static, scene_cut, too_different)
 
 
-def check(scores: PairScores, config: FilterConfig,
-          image_pair: bool = False) -> Optional[Drop]:
+def check(scores: PairScores, config: FilterConfig, image_pair: bool = False,
+          within_shot: bool = False) -> Optional[Drop]:
     """The first filter that drops the pair, or None to keep it."""
     for predicate in FILTERS:
         if image_pair and not config.filter_image_pairs and predicate in MOTION_FILTERS:
+            continue
+        if within_shot and not config.filter_cuts_within_shots and predicate is scene_cut:
             continue
         drop = predicate(scores, config)
         if drop is not None:
@@ -86,9 +92,10 @@ def check(scores: PairScores, config: FilterConfig,
 
 
 def check_pair(config: FilterConfig, pair: FramePair) -> Optional[Drop]:
-    """`check` for one sampled pair: a labelled image pair skips the motion filters unless
-    the config asks for them."""
-    return check(pair.meta.scores, config, pair.meta.sampler == IMAGE_PAIR)
+    """`check` for one sampled pair: a labelled image pair skips the motion filters, and a
+    pair inside one detected shot the cut threshold, unless the config asks for them."""
+    return check(pair.meta.scores, config, pair.meta.sampler == IMAGE_PAIR,
+                 pair.meta.shot is not None)
 
 
 class FilterPairs(beam.PTransform):

@@ -73,7 +73,11 @@ def test_counts_agree_across_stats_manifests_and_shards(runs):
     assert all(row["reason"] for row in rejected)
     assert stats["pair_reasons"] == {reason: sum(1 for r in rejected if r["reason"] == reason)
                                      for reason in {r["reason"] for r in rejected}}
-    assert "scene_cut" in stats["pair_reasons"]  # a.mp4 cuts at frame 60
+    assert "static" in stats["pair_reasons"]  # a.mp4 ends still
+    # a.mp4 cuts at frame 60: its pairs lie in one shot or the other, none across.
+    a_pairs = [row for row in pairs if row["uri"].endswith("/a.mp4")]
+    assert {row["shot"] for row in a_pairs} == {0, 1}
+    assert not any(row["before_frame"] < 60 <= row["after_frame"] for row in a_pairs)
 
 
 def test_a_second_run_is_byte_identical(runs):

@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.records import PairScores
 from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
-from transforms.filter import FilterConfig, FilterPairs, check
+from transforms.filter import FilterConfig, FilterPairs, check, check_pair
 from transforms.sample import SampleConfig
 
 GOOD = PairScores(motion=2.0, change=0.1, cut=0.01, sharpness=300.0, brightness=0.4)
@@ -33,6 +33,18 @@ def test_each_predicate_names_its_reason_and_score():
 def test_thresholds_are_config():
     assert check(with_(change=0.001), FilterConfig(min_change=0.0)) is None
     assert check(GOOD, FilterConfig(min_sharpness=1000.0)).reason == "blurry"
+
+
+def test_inside_a_shot_the_detector_decides_cuts_unless_asked():
+    """A flash or a car passing the lens raises the cut score inside one shot: the shot
+    detector has judged that frame no cut, so --max-cut judges only pairs without shots."""
+    flash = with_(cut=0.9)
+    assert check(flash, FilterConfig(), within_shot=True) is None
+    assert check(flash, FilterConfig()).reason == "scene_cut"
+    asked = FilterConfig(filter_cuts_within_shots=True)
+    assert check(flash, asked, within_shot=True).reason == "scene_cut"
+    # Every other filter still judges pairs inside a shot.
+    assert check(with_(cut=0.9, change=0.001), FilterConfig(), within_shot=True).reason == "static"
 
 
 def pairs_of(path, **sample):
@@ -62,13 +74,28 @@ def test_blurred_and_dark_videos_are_dropped(tmp_path):
         assert check(pairs[(0, 59)].meta.scores, FilterConfig()).reason == reason
 
 
+def test_a_stride_pair_with_a_fast_square_inside_one_shot_is_kept(tmp_path):
+    """A square moving two pixels a frame, MPEG-4 coded: the cut score passes --max-cut inside
+    the one shot the detector finds; with shots off the same pair is a scene_cut."""
+    from synthetic_inputs.videos import scene_video
+    path = str(tmp_path / "fast.mkv")
+    scene_video(path, num_frames=80, width=128, height=96, seed=5, codec="mpeg4",
+                motion_spans=((10, 30), (45, 60)), speed=2)
+    for shots, reason in (("auto", None), ("off", "scene_cut")):
+        pair = pairs_of(path, sampler="stride", stride_seconds=1.6, shots=shots)[(0, 40)]
+        assert pair.meta.scores.cut > FilterConfig().max_cut
+        drop = check_pair(FilterConfig(), pair)
+        assert (drop.reason if drop else None) == reason
+
+
 def test_beam_wrapper_routes_and_counts(scene_path):
     pairs = list(pairs_of(scene_path, sampler="stride", stride_seconds=0.4).values())
+    config = FilterConfig()
     with test_pipeline.TestPipeline() as pipeline:
-        result = pipeline | beam.Create(pairs) | FilterPairs(FilterConfig())
+        result = pipeline | beam.Create(pairs) | FilterPairs(config)
         assert_that(result["kept"] | "KeptKeys" >> beam.Map(lambda p: p.key),
-                    equal_to([p.key for p in pairs if check(p.meta.scores, FilterConfig()) is None]),
+                    equal_to([p.key for p in pairs if check_pair(config, p) is None]),
                     label="Kept")
         assert_that(result["dropped"] | beam.Map(lambda o: (o.meta.key, o.drop.reason)),
-                    equal_to([(p.key, check(p.meta.scores, FilterConfig()).reason) for p in pairs
-                              if check(p.meta.scores, FilterConfig())]), label="Dropped")
+                    equal_to([(p.key, check_pair(config, p).reason) for p in pairs
+                              if check_pair(config, p)]), label="Dropped")

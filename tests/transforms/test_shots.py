@@ -11,6 +11,8 @@ from transforms.decode_core import DecodeConfig, decode_video
 from transforms.discover import expand_glob
 from transforms.sample import SampleConfig, sample_pairs
 from transforms.shots import ShotConfig, ShotDetector
+from transforms.shots.cuts import light_change
+from transforms.shots.history import cell_weights
 
 WIDTH, HEIGHT, FPS = 160, 90, 25
 
@@ -42,9 +44,58 @@ def blend(a, b, alpha):
     return cv2.addWeighted(a, 1 - alpha, b, alpha, 0)
 
 
+@pytest.mark.parametrize("height, width", [(90, 160), (120, 160), (68, 120), (160, 90), (3, 5)])
+def test_cell_means_equal_opencv_area_resize(height, width):
+    """The residual's 4x4 cell means, taken as two small products, are OpenCV's area resize."""
+    image = np.random.default_rng(height).random((height, width), dtype=np.float32) * 3
+    rows, columns = cell_weights(height, width)
+    expected = cv2.resize(image, (4, 4), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(rows @ image @ columns, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_a_hard_cut_is_found_at_its_frame():
     frames = [view(0, t) for t in range(30)] + [view(1, t) for t in range(40)]
     assert detect(frames) == [(30, 29, "cut")]
+
+
+def grainy_pan(cut: int, num_frames: int):
+    """A pan over a grainy backdrop (camera grain, 640x360, shrunk as the analysis pass does),
+    cut at frame `cut` to another backdrop and tint, a yellow square moving on across the cut:
+    the grain keeps every frame's standardised residual high and, at the tiny size, the two
+    shots correlate through the square as a relit picture would."""
+    width, height = 640, 360
+    backdrops = []
+    for seed, tint in ((7, (60, 80, 110)), (107, (230, 210, 180))):
+        grain = np.random.default_rng(seed).integers(0, 256, (height, width + 200, 3), np.uint8)
+        backdrops.append(cv2.addWeighted(texture(width + 200, height, seed, tint), 0.6,
+                                         grain, 0.4, 0))
+    for t in range(num_frames):
+        frame = backdrops[t >= cut][:, 2 * t:2 * t + width].copy()
+        frame[60:120, 40 + 3 * t:100 + 3 * t] = (255, 235, 0)
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        yield cv2.resize(gray, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+
+
+def test_a_cut_in_grainy_footage_is_found_at_its_frame():
+    assert detect(grainy_pan(40, 70)) == [(40, 39, "cut")]
+
+
+def test_a_cut_to_a_new_grainy_background_behind_the_same_subject_is_found():
+    """A bright square in one place on grainy grounds, dark then bright: at the tiny size the
+    two shots correlate as one relit picture (the square dominates); their detail does not."""
+    def ground(seed, level, first, last):
+        rng = np.random.default_rng(seed)
+        backdrop = level + rng.normal(0, 30, (HEIGHT, 4 * WIDTH))
+        for t in range(first, last):
+            frame = backdrop[:, 2 * t:2 * t + WIDTH].copy()
+            frame[25:65, 50 + t:90 + t] = 250
+            yield np.clip(frame, 0, 255).astype(np.uint8)
+    frames = [*ground(3, 60, 0, 40), *ground(9, 110, 40, 70)]
+    assert light_change(cv2.resize(frames[39], (64, 36), interpolation=cv2.INTER_AREA)
+                        .astype(np.float32).ravel(),
+                        cv2.resize(frames[40], (64, 36), interpolation=cv2.INTER_AREA)
+                        .astype(np.float32).ravel())
+    assert detect(frames) == [(40, 39, "cut")]
 
 
 def test_a_dissolve_is_found_over_its_frames():

@@ -14,7 +14,7 @@ import numpy as np
 
 from transforms.shots import dissolves
 from transforms.shots.config import ShotConfig
-from transforms.shots.cuts import cut_at
+from transforms.shots.cuts import CHANGE_SPIKE_FLOOR, cut_at
 from transforms.shots.deciding import Decisions
 from transforms.shots.dissolves import DissolveFinder
 from transforms.shots.drifts import DriftFinder
@@ -33,7 +33,8 @@ class ShotDetector:
         self._flash_frames = max(2, int(round(0.12 * fps)))
         _, self._max_len, _ = dissolves.window_lengths(config, fps)
         self.lookahead = self._max_len + self._flash_frames + 4
-        self._history = FrameHistory(self._max_len + self.lookahead + 8, config.blank_std)
+        self._history = FrameHistory(self._max_len + self.lookahead + 8, config.blank_std,
+                                     correlate_from=CHANGE_SPIKE_FLOOR)
         self._dissolves = DissolveFinder(self._history, config, fps)
         # A run of raised change is judged once the frames after it that its baseline needs
         # are in; no later than the lookahead after its first frame.

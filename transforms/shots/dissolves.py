@@ -38,65 +38,83 @@ class DissolveFinder:
 
     def __init__(self, history: FrameHistory, config: ShotConfig, fps: float):
         self._history, self._config = history, config
-        self.min_len, self.max_len, self._len_step = window_lengths(config, fps)
+        self.min_len, self.max_len, len_step = window_lengths(config, fps)
+        self._lengths = range(self.min_len, self.max_len + 1, len_step)
         self._length_bonus = 0.05 / fps  # per frame: 0.05 of misfit per second of blend
+        self._loud, self._followed = -1, -1  # see _follow_loud
 
     def at(self, end: int) -> Optional[Candidate]:
         """The best window (end - length, end) whose inner frames blend its ends, if any. The
-        cheap tests run on every window length at once; the blend itself only where they
-        pass."""
-        config, history = self._config, self._history
-        tinies = history.tiny
-        lengths = [length for length in range(self.min_len, self.max_len + 1, self._len_step)
-                   if end - length in tinies]
-        if end not in tinies or not lengths:
+        cheap tests (one norm each) run first on every window length, the blend itself only
+        where they pass."""
+        history = self._history
+        self._follow_loud(end)
+        lengths = [length for length in self._lengths if end - length >= history.first]
+        if end < history.first or not lengths:
             return None
-        change = history.change
-        if max(change[i] for i in range(end - lengths[-1] + 1, end + 1)) < QUIET_CHANGE:
+        if self._loud < end - lengths[-1] + 1:
             return None
+        tinies, standard, step = history.tiny, history.standard, history.step
         b = tinies[end]
         if _mean_difference(tinies[end - lengths[0]], b) < 0.02 * 255 and \
                 _mean_difference(tinies[end - lengths[-1]], b) < 0.04 * 255:
             return None  # hardly anything changed over the shortest and the longest window
-        starts = end - np.asarray(lengths)
-        a = history.ring[starts % len(history.ring)]
-        far = np.abs(a - b).mean(axis=1) / 255.0
-        changed = np.abs(history.standard_ring[starts % len(history.ring)]
-                         - history.standard[end]).mean(axis=1)
-        steps = np.maximum.accumulate([history.step[end - k] for k in range(lengths[-1])])
-        most = steps[np.asarray(lengths) - 1]  # the largest step inside each window
-        possible = (far >= 0.04) & (changed >= config.dissolve_min_change) & (most <= 0.4 * far)
-        # Changing as fast over as long a time before the window: camera or subject motion.
-        earlier = starts - np.asarray(lengths)
-        known = possible & (earlier >= 0) & (earlier >= history.count - len(history.ring))
-        if known.any():
-            before = np.abs(a[known] - history.ring[earlier[known] % len(history.ring)])
-            possible[np.flatnonzero(known)[far[known] < 1.4 * before.mean(axis=1) / 255.0]] = False
-        best = None
-        for row in np.flatnonzero(possible):
-            length, start = lengths[row], int(starts[row])
-            coarse_a, coarse_b = history.coarse[start], history.coarse[end]
-            if float((np.abs(coarse_a - coarse_b) > AREA_CHANGE_LEVELS).mean()) < \
-                    config.dissolve_min_area:
-                continue  # a blend of a region only: an object fading in or out
-            misfit = 0.0
-            for share in (0.25, 0.5, 0.75):
-                inner = history.coarse[start + int(round(share * length))]
-                misfit += float(np.abs(inner - ((1 - share) * coarse_a + share * coarse_b)).mean())
-            fit = misfit / 3 / 255.0 / max(float(np.abs(coarse_a - coarse_b).mean()) / 255.0,
-                                           1e-6)
-            if fit >= config.dissolve_blend:
+        # Frames before the window are compared only while the history still holds them.
+        remembered = max(0, history.count - history.keep)
+        best, most, counted = None, 0.0, 0
+        for length in lengths:
+            while counted < length:  # the largest step inside the window
+                most, counted = max(most, step[end - counted]), counted + 1
+            start = end - length
+            a = tinies[start]
+            far = _mean_difference(a, b) / 255.0
+            if far < 0.04 or most > 0.4 * far:
                 continue
-            middle = tinies[start + length // 2]
-            if _edges(middle, history.width) < 0.7 * _edges((a[row] + b) / 2, history.width):
-                continue  # blurred, not blended: a whip pan
-            if same_picture(a[row], b):
+            if _mean_difference(standard[start], standard[end]) < self._config.dissolve_min_change:
+                continue
+            # Changing as fast over as long a time before the window: camera or subject motion.
+            earlier = start - length
+            if earlier >= remembered and far < 1.4 * _mean_difference(a, tinies[earlier]) / 255.0:
+                continue
+            fit = self._blend_fit(start, end, length, a, b)
+            if fit is None:
                 continue
             # Any stretch of a blend is a blend too: of those that fit, the longer is the whole.
             rank = fit - self._length_bonus * length
             if best is None or rank < best.rank:
                 best = Candidate(start + 1, end - 1, "dissolve", rank)
         return best
+
+    def _follow_loud(self, end: int) -> None:
+        """Keeps the last frame up to `end` whose cut distance reached QUIET_CHANGE."""
+        change = self._history.change
+        for index in range(self._followed + 1, end + 1):
+            if change.get(index, 0.0) >= QUIET_CHANGE:
+                self._loud = index
+        self._followed = max(self._followed, end)
+
+    def _blend_fit(self, start: int, end: int, length: int, a: np.ndarray,
+                   b: np.ndarray) -> Optional[float]:
+        """How far the inner frames are from blends of the ends (below dissolve_blend: a
+        blend), or None where the window is not a dissolve for another reason."""
+        history, config = self._history, self._config
+        coarse_a, coarse_b = history.coarse[start], history.coarse[end]
+        if float((np.abs(coarse_a - coarse_b) > AREA_CHANGE_LEVELS).mean()) < \
+                config.dissolve_min_area:
+            return None  # a blend of a region only: an object fading in or out
+        misfit = 0.0
+        for share in (0.25, 0.5, 0.75):
+            inner = history.coarse[start + int(round(share * length))]
+            misfit += float(np.abs(inner - ((1 - share) * coarse_a + share * coarse_b)).mean())
+        fit = misfit / 3 / 255.0 / max(float(np.abs(coarse_a - coarse_b).mean()) / 255.0, 1e-6)
+        if fit >= config.dissolve_blend:
+            return None
+        middle = history.tiny[start + length // 2]
+        if _edges(middle, history.width) < 0.7 * _edges((a + b) / 2, history.width):
+            return None  # blurred, not blended: a whip pan
+        if same_picture(a, b):
+            return None
+        return fit
 
     def whole_blend(self, first: int, last: int, floor: int) -> Tuple[int, int]:
         """A blend's span reaches on either side while the picture keeps changing at the pace

@@ -2,7 +2,8 @@
 number of frames (memory flat in the video's length)."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+import functools
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -14,7 +15,8 @@ def standardised(image: np.ndarray):
     """(The image with zero mean and about unit spread, its standard deviation); the spread's
     guard keeps noise in flat frames from being blown up."""
     mean, std = cv2.meanStdDev(image)
-    scaled = (image.astype(np.float32) - np.float32(mean[0, 0])) / np.float32(std[0, 0] + 4.0)
+    gain = 1.0 / (std[0, 0] + 4.0)
+    scaled = cv2.addWeighted(image, gain, image, 0.0, -mean[0, 0] * gain, dtype=cv2.CV_32F)
     return scaled, float(std[0, 0])
 
 
@@ -29,9 +31,28 @@ def spread_residual(warped: np.ndarray, warped_stats, previous: np.ndarray,
     difference = cv2.addWeighted(warped, warped_gain, previous, -previous_gain,
                                  previous_mean * previous_gain - warped_mean * warped_gain,
                                  dtype=cv2.CV_32F)
-    cells = cv2.resize(np.abs(difference, out=difference), (4, 4), interpolation=cv2.INTER_AREA)
-    ordered = np.sort(cells, axis=None)
-    return float((ordered[7] + ordered[8]) / np.float32(2))  # the median of 16
+    rows, columns = cell_weights(*difference.shape)
+    cells = rows @ np.abs(difference, out=difference) @ columns
+    ordered = sorted(cells.ravel().tolist())
+    return (ordered[7] + ordered[8]) / 2  # the median of 16
+
+
+@functools.lru_cache(maxsize=4)
+def cell_weights(height: int, width: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The 4x4 cells' means as two small products (rows @ image @ columns): the weights of
+    OpenCV's area resize, which takes its slow general path where a side is not a multiple of
+    4 (90 rows: 36 us a frame against 3)."""
+    return _area_weights(height, 4), _area_weights(width, 4).T.copy()
+
+
+def _area_weights(size: int, cells: int) -> np.ndarray:
+    """(cells, size): each cell's share of every pixel, a cell spanning size / cells pixels."""
+    span = size / cells
+    edges = np.arange(cells + 1) * span
+    pixels = np.arange(size)
+    overlap = np.minimum(pixels[None, :] + 1, edges[1:, None]) - np.maximum(pixels[None, :],
+                                                                            edges[:-1, None])
+    return (np.clip(overlap, 0, None) / span).astype(np.float32)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,7 +74,7 @@ class FrameHistory:
     analysis pass's own two signals: the flow's mean magnitude (`motion`, analysis pixels) and
     the cut distance the scene-cut filter judges pairs by (`change`, transforms/motion.py)."""
 
-    def __init__(self, keep: int, blank_std: float):
+    def __init__(self, keep: int, blank_std: float, correlate_from: float = 1.0):
         self.keep = keep
         self.width = TINY_WIDTH
         self.gray_width = 0  # the analysis frames' width, which motion is measured in
@@ -66,10 +87,14 @@ class FrameHistory:
         self.coarse: Dict[int, np.ndarray] = {}  # the tiny image shrunk 4x: what blends fit on
         self.motion: Dict[int, float] = {}
         self.change: Dict[int, float] = {}
-        self.ring: Optional[np.ndarray] = None  # the tiny frames as rows, for many windows at once
-        self.standard_ring: Optional[np.ndarray] = None
+        self.first = 0  # the oldest frame still kept
         self._blank_std = blank_std
         self._previous = None  # (the last small frame, its mean and standard deviation)
+        # Frames whose cut distance reaches `correlate_from` also get the correlation of their
+        # detail with the frame before (at the analysis size, moved back by the flow): rare,
+        # and only the cut test reads it.
+        self._correlate_from = correlate_from
+        self.detail_correlation: Dict[int, float] = {}
 
     def add(self, gray: np.ndarray, warped: Optional[np.ndarray], motion: float = 0.0,
             change: float = 0.0) -> int:
@@ -84,11 +109,6 @@ class FrameHistory:
         tiny = tiny.astype(np.float32).ravel()
         standard, std = standardised(tiny)
         self.tiny[index], self.std[index], self.standard[index] = tiny, std, standard
-        if self.ring is None:
-            self.ring = np.zeros((self.keep, tiny.size), np.float32)
-            self.standard_ring = np.zeros_like(self.ring)
-        self.ring[index % self.keep] = tiny
-        self.standard_ring[index % self.keep] = standard
         self.coarse[index] = cv2.resize(tiny.reshape(-1, TINY_WIDTH),
                                         (TINY_WIDTH // 4, max(1, height // 4)),
                                         interpolation=cv2.INTER_AREA)
@@ -102,10 +122,14 @@ class FrameHistory:
             flat = std < self._blank_std or self.std[previous] < self._blank_std
             self.residual[index] = 0.0 if flat else spread_residual(
                 warped, mean_std(warped), *self._previous)
+            if change >= self._correlate_from:
+                self.detail_correlation[index] = correlation(
+                    warped.astype(np.float32).ravel(), self._previous[0].astype(np.float32).ravel())
         self._previous = current
         return index
 
     def forget(self, index: int) -> None:
+        self.first = max(self.first, index + 1)
         for store in (self.tiny, self.standard, self.coarse, self.residual, self.step,
-                      self.std, self.motion, self.change):
+                      self.std, self.motion, self.change, self.detail_correlation):
             store.pop(index, None)
