@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 # Each pytest-xdist worker gets its share of the CPUs for torch's (OpenMP) threads, and so do the
-# builds it starts (they inherit the variable): with a worker per CPU, two threads a worker spin
-# against each other and a training step takes more than twice as long. Set before anything
-# imports torch; a value the caller set is kept.
+# builds it starts (they inherit the variable): with a worker per CPU, each worker's threads
+# spin against the other workers' and a training step takes more than twice as long. Set
+# before anything imports torch; a value the caller set is kept.
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(
         1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
