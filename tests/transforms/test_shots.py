@@ -61,8 +61,8 @@ def test_a_hard_cut_is_found_at_its_frame():
 def grainy_pan(cut: int, num_frames: int):
     """A pan over a grainy backdrop (camera grain, 640x360, shrunk as the analysis pass does),
     cut at frame `cut` to another backdrop and tint, a yellow square moving on across the cut:
-    the grain keeps every frame's standardised residual high and, at the tiny size, the two
-    shots correlate through the square as a relit picture would."""
+    the grain keeps every frame's standardised residual high, so at the cut it rises less than
+    cut_ratio times (2.8x); the grey-level histogram, blind to grain, jumps 10x."""
     width, height = 640, 360
     backdrops = []
     for seed, tint in ((7, (60, 80, 110)), (107, (230, 210, 180))):
