@@ -117,7 +117,7 @@ def joined(path: str, first: str, transition: str, seconds: float, second: str) 
     return [{"kind": KIND[transition], "first": offset, "last": offset + length - 1}]
 
 
-def build(folder: str, *_unused) -> Dict[str, dict]:
+def build(folder: str) -> Dict[str, dict]:
     """Writes the benchmark's videos (once) and returns {path: {"group", ...}}."""
     os.makedirs(folder, exist_ok=True)
     plan = [("same_scene-bunny-x4", "same_scene", lambda p: looped(p, "bunny", 4)),

@@ -17,8 +17,6 @@ from typing import Dict, List, Tuple
 
 from benchmarks import edit_bench, real_edits
 
-SETS = {"edit": edit_bench.build, "real": real_edits.build}
-
 TOLERANCE = 2  # frames a detected boundary may sit outside the true transition's span
 Span = Tuple[int, int]
 
@@ -96,11 +94,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--per-kind", type=int, default=3)
     parser.add_argument("--negatives-per-kind", type=int, default=3)
     parser.add_argument("--detectors", default="ours,adaptive,content")
-    parser.add_argument("--set", choices=sorted(SETS), default="edit",
+    parser.add_argument("--set", choices=("edit", "real"), default="edit",
                         help="edit: the generated benchmark the thresholds were set on; real: "
                              "held-out real footage edited by ffmpeg (benchmarks/real_edits.py)")
     args = parser.parse_args(argv)
-    videos = SETS[args.set](args.cache, args.per_kind, args.negatives_per_kind)
+    videos = real_edits.build(args.cache) if args.set == "real" else \
+        edit_bench.build(args.cache, args.per_kind, args.negatives_per_kind)
     results = {}
     for name in args.detectors.split(","):
         detect = ours if name == "ours" else (lambda path, n=name: scenedetect(path, n))

@@ -79,8 +79,8 @@ def main(argv=None) -> dict:
                         help="edit: the generated benchmark; real: held-out real footage "
                              "edited by ffmpeg (benchmarks/real_edits.py)")
     args = parser.parse_args(argv)
-    build_set = real_edits.build if args.set == "real" else edit_bench.build
-    videos = build_set(args.cache, args.per_kind, args.negatives_per_kind)
+    videos = real_edits.build(args.cache) if args.set == "real" else \
+        edit_bench.build(args.cache, args.per_kind, args.negatives_per_kind)
     edits = {p: v for p, v in videos.items() if not v["negative"]}
     with tempfile.TemporaryDirectory() as folder:
         for path in edits:

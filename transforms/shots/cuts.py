@@ -48,6 +48,8 @@ def cut_at(history: FrameHistory, config: ShotConfig, flash_frames: int,
         return None
     step = history.step
     before = history.standard.get(index - 1)
+    # Detail is measured only where the histogram moved far (CHANGE_SPIKE_FLOOR); below that the
+    # tiny frames' test decides alone.
     if light_change(history.tiny[index - 1], history.tiny[index]) and \
             history.detail_correlation.get(index, 1.0) >= DETAIL_KEPT:
         return None

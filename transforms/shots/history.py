@@ -74,7 +74,7 @@ class FrameHistory:
     analysis pass's own two signals: the flow's mean magnitude (`motion`, analysis pixels) and
     the cut distance the scene-cut filter judges pairs by (`change`, transforms/motion.py)."""
 
-    def __init__(self, keep: int, blank_std: float, correlate_from: float = 1.0):
+    def __init__(self, keep: int, blank_std: float, correlate_from: float = float("inf")):
         self.keep = keep
         self.width = TINY_WIDTH
         self.gray_width = 0  # the analysis frames' width, which motion is measured in
